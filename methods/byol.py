@@ -1,0 +1,20 @@
+"""BYOL (Grill et al., NeurIPS 2020), the paper's published defaults (§3.3, App. B–C)."""
+
+from ssl_bench.registry import register_method
+from ssl_bench.spec import MLP, MethodSpec, Optim
+
+
+@register_method
+def byol() -> MethodSpec:
+    return MethodSpec(
+        # "a linear layer with output size 4096 followed by batch normalization, ReLU,
+        # and a final linear layer with output dimension 256" (§3.3); q has the same shape.
+        projector=MLP(hidden=(4096,), out=256),
+        predictor=MLP(hidden=(4096,), out=256),
+        target="ema",
+        tau_base=0.996,
+        beta=0.0,
+        temperature=0.1,  # unused at β = 0; the α of the paper's Table 5b rows
+        optim=Optim(name="lars", base_lr=0.2, weight_decay=1.5e-6, momentum=0.9, warmup_epochs=10),
+        augmentation="byol",
+    )

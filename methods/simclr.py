@@ -1,0 +1,23 @@
+"""SimCLR (Chen et al., ICML 2020) as the β = 1 point of BYOL's Eq. 8.
+
+No predictor and no target network: both branches are the online projection with
+gradient flowing through both. The loss is the paper's 2α × NT-Xent (BYOL §5): keep
+that scale in mind when comparing learning rates with SimCLR's own code.
+"""
+
+from ssl_bench.registry import register_method
+from ssl_bench.spec import MLP, MethodSpec, Optim
+
+
+@register_method
+def simclr() -> MethodSpec:
+    return MethodSpec(
+        projector=MLP(hidden=(2048,), out=128),  # SimCLR §B.1: 2-layer MLP, 128-d output
+        predictor=None,
+        target="online",
+        tau_base=None,
+        beta=1.0,
+        temperature=0.1,  # SimCLR's best at batch 4096 with LARS (Table 5 of SimCLR)
+        optim=Optim(name="lars", base_lr=0.3, weight_decay=1e-6, momentum=0.9, warmup_epochs=10),
+        augmentation="simclr",
+    )

@@ -1,0 +1,263 @@
+"""`ssl-bench`: run methods, list what is registered.
+
+Bad input (an unknown name, an out-of-range value, a missing directory) prints one
+line naming the value and what is accepted, and exits with status 2 before anything
+is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        print(f"ssl-bench: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+class BadInput(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="ssl-bench",
+        description="Compare self-supervised methods (BYOL, SimCLR, SimSiam, ...) as points of one "
+        "β-weighted InfoNCE method space, and reproduce the BYOL paper's ablations.",
+        epilog="Start with: ssl-bench run --method byol   (Fashion-MNIST shipped in the package, CPU, minutes)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser(
+        "run",
+        help="train and evaluate one or more methods",
+        description="Train a method, then score its frozen encoder (weighted kNN, linear probe, "
+        "collapse diagnostics) next to a randomly initialised encoder of the same architecture. "
+        "Writes one JSON record per run under --out/<run id>/record.json. Re-running the same "
+        "command resumes from the last checkpoint, or does nothing if the run is done.",
+    )
+    r.add_argument(
+        "--method", default="byol", help="method name, or a comma-separated list (see: ssl-bench list methods)"
+    )
+    r.add_argument(
+        "--preset",
+        default=None,
+        help="scale preset: cpu (default for fashion-mnist), cifar10 (default for cifar10/100), "
+        "paper, smoke, published (see: ssl-bench list presets)",
+    )
+    r.add_argument("--dataset", default=None, help="dataset name (see: ssl-bench list datasets); default fashion-mnist")
+    r.add_argument("--data-dir", default=None, help="where dataset files are (required except for fashion-mnist)")
+    r.add_argument(
+        "--backbone", default=None, help="convnet, a torchvision ResNet name (resnet18, resnet50), or timm/<name>"
+    )
+    r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
+    r.add_argument(
+        "--batch-size", type=int, default=None, help="images per optimizer update; lr = base_lr × batch / 256"
+    )
+    r.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and augmentation")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field by dotted key, e.g. --set method.tau_base=0.99 "
+        "--set train.accumulate=4 --set aug.view2.solarize_p=0 (repeatable; see --print-config)",
+    )
+    r.add_argument("--out", default="runs", help="directory for run records and checkpoints (default: runs)")
+    r.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+    r.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR (a directory holding config.json) from its checkpoint",
+    )
+    r.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="checkpoint this often within an epoch as well as after each epoch (default 300)",
+    )
+    r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+
+    dl = sub.add_parser("download", help="fetch a dataset with torchvision (needs network; loading never downloads)")
+    dl.add_argument("dataset", help="fashion-mnist, cifar10, cifar100 or stl10")
+    dl.add_argument("--data-dir", required=True, help="where to put it; pass the same --data-dir to run")
+
+    ls = sub.add_parser("list", help="list registered methods, datasets, presets or backbones")
+    ls.add_argument("what", choices=["methods", "datasets", "presets", "backbones"])
+    return p
+
+
+def _validate_device(name: str) -> None:
+    import torch
+
+    if name == "auto" or name == "cpu":
+        return
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise BadInput(f"--device {name}: no CUDA device is available here; use --device cpu or auto")
+        if ":" in name:
+            idx = name.split(":", 1)[1]
+            if not idx.isdigit() or int(idx) >= torch.cuda.device_count():
+                raise BadInput(f"--device {name}: choose cuda:0..cuda:{torch.cuda.device_count() - 1}")
+        return
+    raise BadInput(f"--device {name!r}: choose auto, cpu, cuda or cuda:N")
+
+
+def _configs(args: argparse.Namespace) -> list:
+    from ssl_bench.backbones import check_backbone_name
+    from ssl_bench.config import RunConfig, _coerce, build_config, parse_set_args, validate_run
+    from ssl_bench.data import list_datasets
+
+    if args.resume:
+        path = Path(args.resume) / "config.json"
+        if not path.is_file():
+            raise BadInput(f"--resume {args.resume}: no config.json there (expected a run directory under --out)")
+        cfg = _coerce(json.loads(path.read_text()), RunConfig, "config")
+        validate_run(cfg)
+        return [cfg]
+    if args.dataset is not None and args.dataset not in list_datasets():
+        raise BadInput(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(list_datasets())}")
+    if args.backbone is not None:
+        check_backbone_name(args.backbone)
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        raise BadInput(f"--data-dir {args.data_dir}: no such directory")
+    overrides = parse_set_args(args.overrides)
+    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    if not methods:
+        raise BadInput("--method is empty; see: ssl-bench list methods")
+    return [
+        build_config(
+            m,
+            preset=args.preset,
+            dataset=args.dataset,
+            backbone=args.backbone,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            overrides=overrides,
+        )
+        for m in methods
+    ]
+
+
+def _summary(rec: dict, path: Path) -> str:
+    m, r, c = rec["metrics"], rec["random_init"], rec["cost"]
+    cfg = rec["config"]
+
+    def pct(v: float | None) -> str:
+        return "   –  " if v is None else f"{100 * v:5.1f}%"
+
+    lines = [
+        f"{cfg['method_name']} on {cfg['data']['dataset']} ({rec['data']['ssl_images']} images, {cfg['backbone']}, "
+        f"{cfg['train']['epochs']} epochs, batch {cfg['train']['batch_size']}, seed {cfg['seed']}): "
+        f"{c['train_wall_s'] / 60:.1f} min training at {c['images_per_s']:.0f} images/s on {c['device']}",
+        f"  {'encoder':<13}{'kNN top-1':>10}{'linear top-1':>14}{'linear top-5':>14}{'z std':>8}{'eff. rank':>11}",
+    ]
+    for name, d in ((f"{cfg['method_name']}", m), ("random init", r)):
+        lines.append(
+            f"  {name:<13}{pct(d.get('knn_top1')):>10}{pct(d.get('linear_top1')):>14}"
+            f"{pct(d.get('linear_top5')):>14}{d['z_std']:8.3f}{d['effective_rank']:11.1f}"
+        )
+    lines.append(f"  (z std is ≈ {m['z_std_ideal']:.3f} when projections are spread out, → 0 when collapsed)")
+    lines.append(f"  kNN gain over random init: {100 * (m['knn_top1'] - r['knn_top1']):+.1f} points; record: {path}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ssl_bench.config import run_id, to_dict
+    from ssl_bench.data import DatasetError
+    from ssl_bench.spec import SpecError
+    from ssl_bench.train import RunEnv, record_path, run
+
+    _validate_device(args.device)
+    configs = _configs(args)
+    if args.print_config:
+        for cfg in configs:
+            print(json.dumps({"run_id": run_id(cfg), **to_dict(cfg)}, indent=1))
+        return 0
+    out = Path(args.out)
+    if args.resume:
+        out = Path(args.resume).parent
+    status = 0
+    for cfg in configs:
+        env = RunEnv(out_dir=out, data_dir=args.data_dir, device=args.device, checkpoint_every_s=args.checkpoint_every)
+        try:
+            rec = run(cfg, env)
+        except (DatasetError, SpecError):
+            raise
+        except Exception as err:  # the traceback is in the failed record
+            print(
+                f"ssl-bench: run {run_id(cfg)} failed: {type(err).__name__}: {err} (record: {record_path(cfg, out)})",
+                file=sys.stderr,
+            )
+            status = EXIT_FAILED
+            continue
+        print(_summary(rec, record_path(cfg, out)), flush=True)
+    return status
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from ssl_bench.data import download
+
+    root = download(args.dataset, args.data_dir)
+    print(f"{args.dataset} is in {root}; use: ssl-bench run --dataset {args.dataset} --data-dir {root}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "methods":
+        from ssl_bench.registry import get_method, list_methods
+
+        for name in list_methods():
+            s = get_method(name)
+            pred = f"predictor {s.predictor.hidden}->{s.predictor.out}" if s.predictor else "no predictor"
+            tau = f" tau_base {s.tau_base}" if s.tau_base is not None else ""
+            print(
+                f"{name:<10} projector {s.projector.hidden}->{s.projector.out}, {pred}, target {s.target}{tau}, "
+                f"beta {s.beta}, {s.optim.name} base lr {s.optim.base_lr:g}"
+            )
+    elif args.what == "datasets":
+        from ssl_bench.data import list_datasets
+
+        print("\n".join(list_datasets()))
+    elif args.what == "presets":
+        from ssl_bench.config import PRESETS
+
+        for name in PRESETS.names():
+            doc = (PRESETS._factories[name].__doc__ or "").strip().split("\n\n")[0]
+            print(f"{name:<10} {' '.join(doc.split())}")
+    else:
+        from ssl_bench.backbones import list_backbones
+
+        print("\n".join(list_backbones()))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ssl_bench.data import DatasetError
+    from ssl_bench.registry import UnknownNameError
+    from ssl_bench.spec import SpecError
+
+    args = _parser().parse_args(argv)
+    try:
+        return {"run": cmd_run, "list": cmd_list, "download": cmd_download}[args.command](args)
+    except (BadInput, DatasetError, SpecError, UnknownNameError) as err:
+        print(f"ssl-bench: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("ssl-bench: interrupted; re-run the same command to resume from the last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The Siamese network every method trains: one data flow, switched by the spec's fields."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ssl_bench.loss import beta_info_nce
+from ssl_bench.spec import MLP, MethodSpec
+
+
+def build_mlp(spec: MLP, in_dim: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    d = in_dim
+    for h in spec.hidden:
+        layers += [nn.Linear(d, h, bias=False), nn.BatchNorm1d(h), nn.ReLU(inplace=True)]
+        d = h
+    layers.append(nn.Linear(d, spec.out, bias=not spec.bn_out))
+    if spec.bn_out:
+        layers.append(nn.BatchNorm1d(spec.out, affine=False))
+    return nn.Sequential(*layers)
+
+
+class Siamese(nn.Module):
+    """Online network (backbone → projector → predictor) and, for "ema", a target copy.
+
+    The target is a separate module (not a parameter of the optimizer); `ema_pairs()`
+    lists (target, online) tensors for the EMA update after each optimizer step.
+    """
+
+    def __init__(self, spec: MethodSpec, backbone: nn.Module, feat_dim: int) -> None:
+        super().__init__()
+        self.spec = spec
+        self.backbone = backbone
+        self.projector = build_mlp(spec.projector, feat_dim)
+        self.predictor = build_mlp(spec.predictor, spec.projector.out) if spec.predictor else nn.Identity()
+        self.target: nn.Module | None = None
+        if spec.target == "ema":
+            # Starts equal to the online network, as in BYOL's code (ξ ← θ at step 0).
+            self.target = copy.deepcopy(nn.Sequential(self.backbone, self.projector))
+            for p in self.target.parameters():
+                p.requires_grad_(False)
+
+    def online_parameters(self) -> list[nn.Parameter]:
+        return [p for n, p in self.named_parameters() if not n.startswith("target.")]
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projector(self.backbone(x))
+
+    def loss(self, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, detached online projection of view 1 for collapse monitoring)."""
+        s = self.spec
+        # Views go through the network separately, so BatchNorm statistics are per view
+        # as in the official BYOL code.
+        z1, z2 = self.project(x1), self.project(x2)
+        p1, p2 = self.predictor(z1), self.predictor(z2)
+        if s.target == "ema":
+            assert self.target is not None
+            with torch.no_grad():
+                t1, t2 = self.target(x1), self.target(x2)
+        elif s.target == "stopgrad":
+            t1, t2 = z1.detach(), z2.detach()
+        else:  # "online": SimCLR, gradient through both branches
+            t1, t2 = z1, z2
+        loss = beta_info_nce(p1, p2, t1, t2, beta=s.beta, temperature=s.temperature)
+        return loss, z1.detach()
+
+    def ema_pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        assert self.target is not None
+        online = nn.Sequential(self.backbone, self.projector)
+        return list(self.target.parameters()), list(online.parameters())
+
+    def sync_target_buffers(self) -> None:
+        """BatchNorm running statistics are not learned: copy them rather than average them.
+        They only matter if the target is ever evaluated; in training it uses batch stats."""
+        if self.target is None:
+            return
+        online = nn.Sequential(self.backbone, self.projector)
+        for bt, bo in zip(self.target.buffers(), online.buffers(), strict=True):
+            bt.copy_(bo)

@@ -1,0 +1,100 @@
+"""One self-describing JSON record per run, written atomically.
+
+A record is written to a temporary file in the same directory, flushed to disk, then
+renamed over the final name: a reader (or a crash, kill -9 or preemption at any moment)
+sees either the old file or the complete new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+RECORD_NAME = "record.json"
+SCHEMA_VERSION = 1
+
+
+def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def write_json_atomic(path: Path, obj: dict) -> None:
+    atomic_write(path, lambda f: json.dump(obj, f, indent=1, sort_keys=False, allow_nan=True))
+
+
+def read_record(path: Path) -> dict | None:
+    """The record at `path`, or None when it is absent or unreadable."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _git_commit() -> dict:
+    src = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"git_commit": None, "git_dirty": None}
+    return {"git_commit": sha or None, "git_dirty": bool(dirty) if sha else None}
+
+
+def provenance() -> dict:
+    versions = {}
+    for pkg in ("ssl-bench", "torch", "torchvision", "timm", "numpy", "scikit-learn", "submitit"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    slurm = {
+        k: os.environ[k]
+        for k in (
+            "SLURM_JOB_ID",
+            "SLURM_ARRAY_JOB_ID",
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_RESTART_COUNT",
+            "SLURM_JOB_PARTITION",
+        )
+        if k in os.environ
+    }
+    return {
+        "versions": versions,
+        **_git_commit(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "slurm": slurm or None,
+    }

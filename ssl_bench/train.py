@@ -1,0 +1,381 @@
+"""The one training loop every method runs, with checkpoint/resume and one record per run."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ssl_bench.augment import augment
+from ssl_bench.backbones import build_backbone
+from ssl_bench.config import RunConfig, run_id, to_dict
+from ssl_bench.data import ImageData, load_dataset
+from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe, normalize_images
+from ssl_bench.model import Siamese
+from ssl_bench.records import RECORD_NAME, SCHEMA_VERSION, atomic_write, provenance, read_record, write_json_atomic
+from ssl_bench.schedules import ema_update, tau_cosine, warmup_cosine
+from ssl_bench.spec import SpecError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+class Preempted(Exception):
+    """Raised after a checkpoint when `should_stop` asked the run to stop (SLURM signal, test)."""
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+@dataclass
+class RunEnv:
+    """Where and how a run executes; nothing here changes its result or its id."""
+
+    out_dir: Path = Path("runs")
+    data_dir: str | None = None
+    device: str = "auto"
+    checkpoint_every_s: float = 300.0
+    progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
+    should_stop: Callable[[], bool] | None = None
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build_model(cfg: RunConfig, in_chans: int, image_size: int) -> Siamese:
+    # Seeded here so the random-init baseline can be rebuilt exactly at evaluation time.
+    torch.manual_seed(cfg.seed)
+    backbone, feat_dim = build_backbone(cfg.backbone, in_chans, image_size)
+    return Siamese(cfg.method, backbone, feat_dim)
+
+
+def build_optimizer(cfg: RunConfig, model: Siamese) -> torch.optim.Optimizer:
+    o = cfg.method.optim
+    if o.name == "lars":
+        from timm.optim import Lars, param_groups_weight_decay
+
+        # BYOL App. C: biases and BatchNorm parameters are excluded from both weight decay
+        # and LARS adaptation. timm's Lars skips adaptation for groups with no weight decay.
+        groups = param_groups_weight_decay(model, o.weight_decay)
+        return Lars(groups, lr=0.0, momentum=o.momentum, weight_decay=o.weight_decay, trust_coeff=1e-3)
+    params = model.online_parameters()
+    if o.name == "sgd":
+        return torch.optim.SGD(params, lr=0.0, momentum=o.momentum, weight_decay=o.weight_decay)
+    return torch.optim.AdamW(params, lr=0.0, weight_decay=o.weight_decay)
+
+
+def record_path(cfg: RunConfig, out_dir: Path) -> Path:
+    return Path(out_dir) / run_id(cfg) / RECORD_NAME
+
+
+def _autocast(cfg: RunConfig, device: torch.device):
+    bf16 = cfg.train.precision == "bf16" or (cfg.train.precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+class _Progress:
+    """tqdm on a terminal; otherwise a plain log line about every tenth of an epoch."""
+
+    def __init__(self, env: RunEnv, total: int, start: int) -> None:
+        use_bar = env.progress if env.progress is not None else sys.stderr.isatty()
+        self.bar = None
+        self.log = env.log
+        self.every = max(1, total // 10)
+        if use_bar:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=start, unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, step: int, total: int, info: dict) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(info, refresh=False)
+        elif step % self.every == 0 or step == total:
+            self.log(f"step {step}/{total} " + " ".join(f"{k} {v}" for k, v in info.items()))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _evaluate(
+    cfg: RunConfig, model: Siamese, data: ImageData, mean: torch.Tensor, std: torch.Tensor, size: int, full: bool
+) -> dict:
+    train_f = embed(model.backbone, data.train_images, mean, std, size)
+    test_f = embed(model.backbone, data.test_images, mean, std, size)
+    out = {
+        "knn_top1": knn_top1(
+            train_f, data.train_labels, test_f, data.test_labels, k=cfg.eval.knn_k, temperature=cfg.eval.knn_temperature
+        )
+    }
+    if full:
+        z = embed(nn.Sequential(model.backbone, model.projector), data.test_images, mean, std, size)
+        out.update(collapse_stats(z))
+        if cfg.eval.linear_probe:
+            probe = linear_probe(train_f.cpu(), data.train_labels.cpu(), test_f.cpu(), data.test_labels.cpu())
+            out.update({"linear_top1": probe["top1"], "linear_top5": probe["top5"]})
+    return out
+
+
+def _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch: int, steps_per_epoch: int) -> None:
+    """The epoch's curve point (mean loss, last lr and τ, an occasional kNN)."""
+    point = {
+        "epoch": epoch + 1,
+        "step": state["step"],
+        "loss": sum(state["epoch_losses"]) / len(state["epoch_losses"]),
+        "lr": float(lrs[state["step"] - 1]),
+    }
+    if taus is not None:
+        point["tau"] = float(taus[state["step"] - 1])
+    every = cfg.eval.knn_every
+    if every and (epoch + 1) % every == 0 and epoch + 1 < cfg.train.epochs:
+        point["knn_top1"] = _evaluate(cfg, model, data, mean, std, size, full=False)["knn_top1"]
+        model.train()
+    state["curves"].append(point)
+    state["epoch_losses"] = []
+    env.log(
+        f"epoch {epoch + 1}/{cfg.train.epochs} "
+        + " ".join(f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step"))
+    )
+
+
+def run(cfg: RunConfig, env: RunEnv) -> dict:
+    """Train and evaluate `cfg`; return its record. A run whose record says "done" is not
+    run again. Bad input (unknown dataset, missing files) raises before anything is
+    written; a failure during training leaves a "failed" record naming the cause."""
+    rid = run_id(cfg)
+    run_dir = Path(env.out_dir) / rid
+    rec_path = run_dir / RECORD_NAME
+    existing = read_record(rec_path)
+    if existing and existing.get("status") == "done":
+        env.log(f"run {rid} is already done: {rec_path}")
+        return existing
+
+    device = resolve_device(env.device)
+    data = load_dataset(
+        cfg.data.dataset,
+        env.data_dir,
+        train_subset=cfg.data.train_subset,
+        test_subset=cfg.data.test_subset,
+        image_size=cfg.data.image_size,
+    )
+    if len(data.ssl_images) < cfg.train.batch_size:
+        raise SpecError(
+            f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.ssl_images)} "
+            f"training images of {cfg.data.dataset}"
+        )
+    # Inputs are valid: from here on the run leaves a trace (config now, record at the end).
+    write_json_atomic(run_dir / "config.json", to_dict(cfg))
+    record = {
+        "schema": SCHEMA_VERSION,
+        "run_id": rid,
+        "status": "running",
+        "config": to_dict(cfg),
+        "data": {
+            "source": data.source,
+            "ssl_images": len(data.ssl_images),
+            "train_images": len(data.train_images),
+            "test_images": len(data.test_images),
+        },
+        "provenance": provenance(),
+    }
+    try:
+        return _train(cfg, env, data, device, run_dir, record)
+    except Preempted:
+        raise
+    except BaseException as err:
+        if isinstance(err, KeyboardInterrupt):
+            raise  # interrupted, not failed: the checkpoint lets it resume
+        record["status"] = "failed"
+        record["error"] = f"{type(err).__name__}: {err}"
+        record["traceback_tail"] = traceback.format_exc().splitlines()[-15:]
+        write_json_atomic(rec_path, record)
+        raise
+
+
+def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, record: dict) -> dict:
+    t = cfg.train
+    images = data.ssl_images.to(device)
+    in_chans = images.shape[1]
+    size = cfg.data.image_size or images.shape[-1]
+    mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
+    data = ImageData(
+        **{
+            **data.__dict__,
+            "train_images": data.train_images.to(device),
+            "train_labels": data.train_labels.to(device),
+            "test_images": data.test_images.to(device),
+            "test_labels": data.test_labels.to(device),
+        }
+    )
+
+    model = build_model(cfg, in_chans, size).to(device)
+    if t.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(cfg, model)
+
+    micro = t.batch_size // t.accumulate
+    steps_per_epoch = len(images) // t.batch_size
+    total = steps_per_epoch * t.epochs
+    lrs = warmup_cosine(
+        cfg.method.optim.base_lr * t.batch_size / 256, round(cfg.method.optim.warmup_epochs * steps_per_epoch), total
+    )
+    taus = tau_cosine(cfg.method.tau_base, total) if cfg.method.target == "ema" else None
+
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    state = {"step": 0, "curves": [], "wall_s": 0.0, "epoch_losses": [], "images_seen": 0}
+    ckpt_path = run_dir / CHECKPOINT_NAME
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        aug_gen.set_state(ckpt["aug_gen"].cpu())
+        state = ckpt["state"]
+        env.log(f"resuming run {record['run_id']} from step {state['step']}/{total}")
+
+    def save_checkpoint() -> None:
+        blob = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "aug_gen": aug_gen.get_state(),
+            "state": state,
+        }
+        atomic_write(ckpt_path, lambda f: torch.save(blob, f), mode="wb")
+
+    env.log(
+        f"run {record['run_id']}: {cfg.method_name} on {cfg.data.dataset} ({data.source}), "
+        f"{cfg.backbone}, {t.epochs} epochs × {steps_per_epoch} steps, batch {t.batch_size}, device {device}"
+    )
+    progress = _Progress(env, total, state["step"])
+    last_ckpt = time.monotonic()
+    seg_start = time.monotonic()
+    model.train()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    perm, perm_epoch = None, -1
+    while state["step"] < total:
+        step = state["step"]
+        epoch, k = divmod(step, steps_per_epoch)
+        if epoch != perm_epoch:
+            # An epoch's order depends only on (seed, epoch), so a resumed run sees the same batches.
+            g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+            perm, perm_epoch = torch.randperm(len(images), generator=g).to(device), epoch
+        for group in optimizer.param_groups:
+            group["lr"] = float(lrs[step])
+        batch_loss = 0.0
+        for m in range(t.accumulate):
+            idx = perm[k * t.batch_size + m * micro : k * t.batch_size + (m + 1) * micro]
+            x = images[idx]
+            v1 = normalize_images(augment(x, cfg.aug.view1, size, aug_gen), mean, std)
+            v2 = normalize_images(augment(x, cfg.aug.view2, size, aug_gen), mean, std)
+            if t.channels_last:
+                v1 = v1.contiguous(memory_format=torch.channels_last)
+                v2 = v2.contiguous(memory_format=torch.channels_last)
+            with _autocast(cfg, device):
+                loss, _ = model.loss(v1, v2)
+            (loss / t.accumulate).backward()
+            batch_loss += loss.detach().float() / t.accumulate
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if taus is not None:
+            # Once per update, also when the update accumulates micro-batches (BYOL App. F).
+            ema_update(*model.ema_pairs(), float(taus[step]))
+            model.sync_target_buffers()
+        loss_value = float(batch_loss)
+        if not math.isfinite(loss_value):
+            raise NonFiniteLoss(
+                f"non-finite loss ({loss_value}) at step {step} (epoch {epoch + 1}); "
+                f"lr {lrs[step]:.3g}: try a lower method.optim.base_lr"
+            )
+        state["epoch_losses"].append(loss_value)
+        state["step"] += 1
+        state["images_seen"] += t.batch_size
+        elapsed = state["wall_s"] + time.monotonic() - seg_start
+        progress.update(
+            state["step"],
+            total,
+            {
+                "epoch": epoch + 1,
+                "loss": f"{loss_value:.4f}",
+                "img/s": f"{state['images_seen'] / max(elapsed, 1e-9):.0f}",
+            },
+        )
+
+        checkpoint_due = time.monotonic() - last_ckpt > env.checkpoint_every_s
+        if state["step"] % steps_per_epoch == 0:
+            _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch, steps_per_epoch)
+            checkpoint_due = state["step"] < total
+        stop = env.should_stop is not None and env.should_stop() and state["step"] < total
+        if checkpoint_due or stop:
+            state["wall_s"] += time.monotonic() - seg_start
+            seg_start = time.monotonic()
+            save_checkpoint()
+            last_ckpt = time.monotonic()
+        if stop:
+            progress.close()
+            raise Preempted(f"stopped at step {state['step']}/{total}; checkpoint saved")
+    progress.close()
+    train_wall = state["wall_s"] + time.monotonic() - seg_start
+
+    env.log("evaluating the trained and the random-init encoder")
+    eval_start = time.monotonic()
+    trained = _evaluate(cfg, model, data, mean, std, size, full=True)
+    init_model = build_model(cfg, in_chans, size).to(device)
+    random_init = _evaluate(cfg, init_model, data, mean, std, size, full=True)
+    eval_wall = time.monotonic() - eval_start
+
+    record.update(
+        {
+            "status": "done",
+            "metrics": {**trained, "final_loss": state["curves"][-1]["loss"]},
+            "random_init": random_init,
+            "curves": state["curves"],
+            "cost": {
+                "train_wall_s": train_wall,
+                "eval_wall_s": eval_wall,
+                "images_per_s": state["images_seen"] / max(train_wall, 1e-9),
+                "steps": total,
+                "device": str(device),
+                "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
+                "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss(),
+                "threads": torch.get_num_threads(),
+            },
+        }
+    )
+    rec_path = run_dir / RECORD_NAME
+    atomic_write(run_dir / "encoder.pt", lambda f: torch.save(model.backbone.state_dict(), f), mode="wb")
+    write_json_atomic(rec_path, record)
+    # The record is durable; only now is the training state disposable.
+    (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+    return record
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return f"cpu ({os.cpu_count()} cores)"
+
+
+def _peak_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -1,0 +1,86 @@
+"""Command line: bad input gets one line naming the value and the choices, exit 2, no
+traceback, nothing written; listing works; a smoke run prints its summary."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ssl_bench.cli import main
+
+BAD = [
+    (["run", "--method", "byol2"], "unknown method 'byol2'; choose one of: byol, simclr, simsiam"),
+    (["run", "--dataset", "mnist3"], "unknown dataset 'mnist3'; choose one of: cifar10"),
+    (["run", "--backbone", "resnet999"], "unknown backbone 'resnet999'"),
+    (["run", "--set", "method.tau=0.5"], "unknown config key 'method.tau'"),
+    (["run", "--set", "train.epochs=ten"], "train.epochs='ten': expected an int"),
+    (["run", "--set", "method.tau_base=1.5"], "method.tau_base=1.5 is outside [0, 1]"),
+    (["run", "--set", "method.tau_base=-0.1"], "outside [0, 1]"),
+    (["run", "--method", "simclr", "--set", "method.tau_base=0.99"], "does not apply"),
+    (["run", "--set", "method.beta=-1"], "method.beta=-1.0 must be >= 0"),
+    (["run", "--set", "method.temperature=0"], "method.temperature=0.0 must be > 0"),
+    (["run", "--method", "simclr", "--batch-size", "1"], "batch size per step 1 must be >= 2"),
+    (["run", "--set", "data.image_size=4"], "data.image_size=4 is too small"),
+    (["run", "--dataset", "cifar10"], "cifar10 needs --data-dir"),
+    (["run", "--dataset", "cifar10", "--data-dir", "/nonexistent/x"], "--data-dir /nonexistent/x: no such directory"),
+    (["run", "--preset", "huge"], "unknown preset 'huge'; choose one of:"),
+    (["run", "--device", "tpu"], "--device 'tpu': choose auto, cpu, cuda or cuda:N"),
+    (["run", "--epochs", "0"], "train.epochs=0 must be >= 1"),
+    (["run", "--set", "method.optim.name=adam"], "not one of: lars, sgd, adamw"),
+    (["run", "--set", "aug.view2.solarize_p=2"], "solarize_p"),
+    (["run", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
+    (["list", "things"], "invalid choice: 'things'"),
+    (
+        ["run", "--preset", "smoke", "--batch-size", "512"],
+        "train.batch_size=512 is larger than the 200 training images",
+    ),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_one_line_exit_2_nothing_written(argv, message, tmp_path, capsys):
+    out = tmp_path / "runs"
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main([*argv, "--out", str(out)] if argv[0] == "run" else argv))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ssl-bench: error: "), err
+    assert message in err
+    assert "Traceback" not in err
+    assert not out.exists() or not any(out.rglob("*")), "bad input must not leave files behind"
+
+
+def test_console_script_reports_bad_input_without_traceback(tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "ssl-bench")
+    proc = subprocess.run([exe, "run", "--method", "nope", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "ssl-bench: error: unknown method 'nope'; choose one of: byol, simclr, simsiam"
+
+
+@pytest.mark.parametrize(
+    "what,expect", [("methods", "byol"), ("datasets", "fashion-mnist"), ("presets", "smoke"), ("backbones", "convnet")]
+)
+def test_list(what, expect, capsys):
+    assert main(["list", what]) == 0
+    assert expect in capsys.readouterr().out
+
+
+def test_print_config_resolves_without_running(tmp_path, capsys):
+    assert (
+        main(["run", "--method", "byol", "--set", "method.tau_base=0.9", "--print-config", "--out", str(tmp_path)]) == 0
+    )
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["method"]["tau_base"] == 0.9 and len(cfg["run_id"]) == 12
+    assert not any(tmp_path.iterdir())
+
+
+def test_smoke_run_prints_summary_and_resume_flag(tmp_path, capsys):
+    argv = ["run", "--method", "simsiam", "--preset", "smoke", "--epochs", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "random init" in out and "kNN top-1" in out and "record:" in out
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert main(["run", "--resume", str(run_dir)]) == 0  # already done: read back, same summary
+    assert "random init" in capsys.readouterr().out

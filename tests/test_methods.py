@@ -1,0 +1,141 @@
+"""Every registered method builds and takes a training step (parametrized over the
+registry, so a newly added method is covered with no new test code)."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from ssl_bench.config import build_config
+from ssl_bench.registry import get_method, list_methods
+from ssl_bench.schedules import ema_update
+from ssl_bench.spec import MLP, SpecError, validate_method
+from ssl_bench.train import build_model, build_optimizer
+
+
+def test_builtin_presets_are_registered():
+    assert {"byol", "simclr", "simsiam"} <= set(list_methods())
+
+
+def test_presets_are_points_of_one_space():
+    byol, simclr, simsiam = get_method("byol"), get_method("simclr"), get_method("simsiam")
+    assert (byol.target, byol.beta, byol.predictor is not None, byol.tau_base) == ("ema", 0.0, True, 0.996)
+    assert (simclr.target, simclr.beta, simclr.predictor) == ("online", 1.0, None)
+    assert (simsiam.target, simsiam.beta, simsiam.projector.bn_out) == ("stopgrad", 0.0, True)
+    assert byol.projector == MLP((4096,), 256) and byol.predictor == MLP((4096,), 256)
+    assert simsiam.projector == MLP((2048, 2048), 2048, bn_out=True) and simsiam.predictor == MLP((512,), 2048)
+    assert byol.optim.name == "lars" and simsiam.optim.name == "sgd"
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_method_builds_and_takes_a_step(name):
+    cfg = build_config(name, preset="smoke")
+    model = build_model(cfg, in_chans=1, image_size=28)
+    opt = build_optimizer(cfg, model)
+    for g in opt.param_groups:
+        g["lr"] = 1e-2
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x1, x2 = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28)
+    loss, z = model.loss(x1, x2)
+    assert torch.isfinite(loss) and z.shape == (8, cfg.method.projector.out)
+    loss.backward()
+    opt.step()
+    after = model.state_dict()
+    changed = [k for k in before if not k.startswith("target.") and not torch.equal(before[k], after[k])]
+    assert any("backbone" in k for k in changed) and any("projector" in k for k in changed)
+    if cfg.method.predictor is not None:
+        assert any("predictor" in k for k in changed)
+    if cfg.method.target == "ema":
+        # The target did not move with the optimizer; the EMA moves it part of the way.
+        for name, p in model.target.named_parameters():
+            assert torch.equal(p, before[f"target.{name}"])
+        target, online = model.ema_pairs()
+        ema_update(target, online, 0.5)
+        assert not torch.equal(target[0], before["target.0.features.0.weight"])
+    else:
+        assert model.target is None
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("tau_base", 1.5, "outside"),
+        ("tau_base", -0.1, "outside"),
+        ("beta", -1.0, ">= 0"),
+        ("temperature", 0.0, "> 0"),
+        ("target", "mirror", "not one of"),
+    ],
+)
+def test_out_of_range_method_fields(field, value, match):
+    spec = dataclasses.replace(get_method("byol"), **{field: value})
+    with pytest.raises(SpecError, match=match):
+        validate_method(spec)
+
+
+def test_tau_without_ema_is_an_error_not_ignored():
+    spec = dataclasses.replace(get_method("simsiam"), tau_base=0.99)
+    with pytest.raises(SpecError, match="does not apply"):
+        validate_method(spec)
+
+
+def test_predictor_must_match_projector_width():
+    spec = dataclasses.replace(get_method("byol"), predictor=MLP((64,), 32))
+    with pytest.raises(SpecError, match="must equal"):
+        validate_method(spec)
+
+
+def test_lars_excludes_biases_and_batchnorm():
+    cfg = build_config("byol", preset="smoke", overrides={"method.optim.name": "lars"})
+    model = build_model(cfg, in_chans=1, image_size=28)
+    opt = build_optimizer(cfg, model)
+    decay, no_decay = (
+        [g for g in opt.param_groups if g["weight_decay"] > 0],
+        [g for g in opt.param_groups if g["weight_decay"] == 0],
+    )
+    assert all(p.ndim > 1 for g in decay for p in g["params"])
+    assert all(p.ndim <= 1 for g in no_decay for p in g["params"])
+    n_online = len(model.online_parameters())
+    assert sum(len(g["params"]) for g in opt.param_groups) == n_online  # the target is not optimised
+
+
+def test_external_method_plugs_in_through_the_registry():
+    from ssl_bench.registry import METHODS
+
+    def my_method():
+        return dataclasses.replace(get_method("byol"), beta=0.5)
+
+    METHODS.add("test-beta-half", my_method)
+    try:
+        cfg = build_config("test-beta-half", preset="smoke")
+        assert cfg.method.beta == 0.5
+        with pytest.raises(KeyError, match="already registered"):
+            METHODS.add("test-beta-half", my_method)
+    finally:
+        METHODS._factories.pop("test-beta-half")
+        METHODS._origin.pop("test-beta-half")
+
+
+def test_method_from_another_package_via_entry_point(tmp_path, monkeypatch):
+    """A user's own package registers a method under the `ssl_bench.methods` entry-point
+    group and every command sees it, with no change to ssl-bench."""
+    from ssl_bench.registry import METHODS
+
+    (tmp_path / "my_ssl_plugin.py").write_text(
+        "import dataclasses\n"
+        "from ssl_bench.registry import get_method\n"
+        "def byol_beta_tenth():\n"
+        "    return dataclasses.replace(get_method('byol'), beta=0.1, temperature=0.3)\n"
+    )
+    dist = tmp_path / "my_ssl_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-ssl-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[ssl_bench.methods]\nbyol-beta-tenth = my_ssl_plugin:byol_beta_tenth\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(METHODS, "_plugins_loaded", False)
+    try:
+        assert "byol-beta-tenth" in list_methods()
+        cfg = build_config("byol-beta-tenth", preset="smoke")
+        assert (cfg.method.beta, cfg.method.temperature, cfg.method.target) == (0.1, 0.3, "ema")
+    finally:
+        METHODS._factories.pop("byol-beta-tenth", None)
+        METHODS._origin.pop("byol-beta-tenth", None)
