@@ -1,8 +1,8 @@
 """ssl-bench: BYOL, SimCLR and SimSiam as points of one β-weighted InfoNCE method space.
 
-    from ssl_bench import build_config, run, RunEnv
-    cfg = build_config("byol", preset="cpu", overrides={"method.tau_base": 0.99})
-    record = run(cfg, RunEnv(out_dir="runs"))
+from ssl_bench import build_config, run, RunEnv
+cfg = build_config("byol", preset="cpu", overrides={"method.tau_base": 0.99})
+record = run(cfg, RunEnv(out_dir="runs"))
 """
 
 from ssl_bench.augment import AUG_PRESETS, AugSpec, ViewAug

@@ -87,13 +87,60 @@ def _parser() -> argparse.ArgumentParser:
         help="checkpoint this often within an epoch as well as after each epoch (default 300)",
     )
     r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+    a = r.add_argument_group(
+        "ablations", "run a whole ablation grid: ssl-bench run --method byol --ablation batch_size"
+    )
+    a.add_argument("--ablation", default=None, help="ablation name (see: ssl-bench list ablations)")
+    a.add_argument(
+        "--row",
+        dest="rows",
+        action="append",
+        default=None,
+        metavar="LABEL",
+        help="only this row of the grid (repeatable; see --dry-run for the labels)",
+    )
+    a.add_argument("--seeds", default=None, help="comma-separated seeds for the grid (default: the ablation's)")
+    a.add_argument("--dry-run", action="store_true", help="show the grid, what is done, what would launch; run nothing")
+    a.add_argument(
+        "--launcher",
+        default="local",
+        choices=["local", "slurm", "debug"],
+        help="local: this machine; slurm: one submitit job array; debug: submitit in-process",
+    )
+    a.add_argument("--jobs", type=int, default=1, help="local launcher: runs at once (cores are shared between them)")
+    s_ = r.add_argument_group("slurm", "options of --launcher slurm (nothing cluster-specific is built in)")
+    s_.add_argument("--partition", default=None)
+    s_.add_argument("--time", type=int, default=60, metavar="MINUTES", help="time limit per run (default 60)")
+    s_.add_argument("--gpus-per-run", type=int, default=0)
+    s_.add_argument("--cpus-per-run", type=int, default=None)
+    s_.add_argument("--mem", type=float, default=None, metavar="GB")
+    s_.add_argument("--array-parallelism", type=int, default=256, help="at most this many tasks at once")
+    s_.add_argument("--account", default=None)
+    s_.add_argument("--qos", default=None)
+    s_.add_argument(
+        "--sbatch",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other sbatch option, e.g. --sbatch constraint=a100 (repeatable)",
+    )
+
+    st = sub.add_parser("status", help="what an ablation grid has: done, running, failed (with reason), missing")
+    st.add_argument("--ablation", required=True)
+    st.add_argument("--method", default=None)
+    st.add_argument("--preset", default=None)
+    st.add_argument("--seeds", default=None)
+    st.add_argument("--row", dest="rows", action="append", default=None, metavar="LABEL")
+    st.add_argument("--epochs", type=int, default=None)
+    st.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    st.add_argument("--out", default="runs")
 
     dl = sub.add_parser("download", help="fetch a dataset with torchvision (needs network; loading never downloads)")
     dl.add_argument("dataset", help="fashion-mnist, cifar10, cifar100 or stl10")
     dl.add_argument("--data-dir", required=True, help="where to put it; pass the same --data-dir to run")
 
     ls = sub.add_parser("list", help="list registered methods, datasets, presets or backbones")
-    ls.add_argument("what", choices=["methods", "datasets", "presets", "backbones"])
+    ls.add_argument("what", choices=["methods", "datasets", "presets", "backbones", "ablations"])
     return p
 
 
@@ -132,7 +179,7 @@ def _configs(args: argparse.Namespace) -> list:
     if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
         raise BadInput(f"--data-dir {args.data_dir}: no such directory")
     overrides = parse_set_args(args.overrides)
-    methods = [m.strip() for m in args.method.split(",") if m.strip()]
+    methods = [m.strip() for m in (args.method or "byol").split(",") if m.strip()]
     if not methods:
         raise BadInput("--method is empty; see: ssl-bench list methods")
     return [
@@ -180,6 +227,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ssl_bench.train import RunEnv, record_path, run
 
     _validate_device(args.device)
+    if args.ablation:
+        return cmd_sweep(args)
     configs = _configs(args)
     if args.print_config:
         for cfg in configs:
@@ -204,6 +253,105 @@ def cmd_run(args: argparse.Namespace) -> int:
             continue
         print(_summary(rec, record_path(cfg, out)), flush=True)
     return status
+
+
+def _grid(args: argparse.Namespace):
+    from ssl_bench.ablation import expand, get_ablation
+    from ssl_bench.config import default_preset, parse_set_args
+
+    ablation = get_ablation(args.ablation)
+    methods = [m.strip() for m in args.method.split(",") if m.strip()] if args.method else None
+    try:
+        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
+    except ValueError:
+        raise BadInput(f"--seeds {args.seeds!r}: expected comma-separated integers such as 0,1,2") from None
+    preset = args.preset or default_preset(getattr(args, "dataset", None))
+    overrides = parse_set_args(args.overrides)
+    if getattr(args, "dataset", None):
+        overrides.setdefault("data.dataset", args.dataset)
+    return (
+        ablation,
+        preset,
+        expand(
+            ablation,
+            methods=methods,
+            preset=preset,
+            seeds=seeds,
+            epochs=args.epochs,
+            overrides=overrides,
+            rows=args.rows,
+        ),
+    )
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ssl_bench.sweep import RunTask, SlurmOptions, dump_grid, grid_status, launch_local, launch_slurm, summarize
+    from ssl_bench.sweep import to_launch as pending
+
+    if args.jobs < 1:
+        raise BadInput(f"--jobs {args.jobs}: must be >= 1")
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        raise BadInput(f"--data-dir {args.data_dir}: no such directory")
+    sbatch = []
+    for item in args.sbatch:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--sbatch {item!r}: expected KEY=VALUE, e.g. constraint=a100")
+        sbatch.append((key.strip().lstrip("-"), value.strip()))
+    ablation, preset, points = _grid(args)
+    statuses = grid_status(Path(args.out), points)
+    todo = pending(statuses)
+    print(f"{ablation.name} ({ablation.title}), preset {preset}: {len(points)} runs: {summarize(statuses)}")
+    if args.dry_run:
+        print(dump_grid(statuses))
+        print(
+            f"would launch {len(todo)} with --launcher {args.launcher}; records under {Path(args.out) / ablation.name}"
+        )
+        return 0
+    if not todo:
+        print("nothing to launch: every run is done or running")
+        return 0
+    task = RunTask(str(args.out), args.data_dir, args.device, args.checkpoint_every)
+    if args.launcher == "local":
+        results = launch_local(todo, task, jobs=args.jobs)
+        failed = [r for r in results if r["status"] != "done"]
+        print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
+        for r in failed:
+            print(f"  failed: run {r['run_id']}: {r.get('error', 'see its record')}", file=sys.stderr)
+        return EXIT_FAILED if failed else 0
+    options = SlurmOptions(
+        args.partition,
+        args.time,
+        args.gpus_per_run,
+        args.cpus_per_run,
+        args.mem,
+        args.array_parallelism,
+        args.account,
+        args.qos,
+        tuple(sbatch),
+    )
+    jobs = launch_slurm(todo, task, options, cluster="slurm" if args.launcher == "slurm" else "debug")
+    if args.launcher == "debug":
+        for job in jobs:
+            job.result()
+        print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
+        return 0
+    array_id = jobs[0].job_id.split("_")[0] if jobs else "?"
+    print(
+        f"submitted job array {array_id} with {len(jobs)} tasks; follow with: ssl-bench status --ablation "
+        f"{ablation.name}" + (f" --preset {preset}" if args.preset else "") + f" --out {args.out}"
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ssl_bench.sweep import dump_grid, grid_status, summarize
+
+    ablation, preset, points = _grid(args)
+    statuses = grid_status(Path(args.out), points)
+    print(f"{ablation.name}, preset {preset}: {len(points)} runs: {summarize(statuses)}")
+    print(dump_grid(statuses))
+    return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -236,6 +384,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in PRESETS.names():
             doc = (PRESETS._factories[name].__doc__ or "").strip().split("\n\n")[0]
             print(f"{name:<10} {' '.join(doc.split())}")
+    elif args.what == "ablations":
+        from ssl_bench.ablation import get_ablation, list_ablations
+
+        for name in list_ablations():
+            a = get_ablation(name)
+            print(f"{name:<16} {a.title}; methods {','.join(a.methods)}; {a.source}")
     else:
         from ssl_bench.backbones import list_backbones
 
@@ -250,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "list": cmd_list, "download": cmd_download}[args.command](args)
+        return {"run": cmd_run, "list": cmd_list, "download": cmd_download, "status": cmd_status}[args.command](args)
     except (BadInput, DatasetError, SpecError, UnknownNameError) as err:
         print(f"ssl-bench: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

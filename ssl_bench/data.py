@@ -180,9 +180,7 @@ def load_dataset(
             ssl = train_x if shared else ssl
     if test_subset is not None:
         if test_subset > len(test_y):
-            raise DatasetError(
-                f"{key}: test_subset={test_subset} requested but only {len(test_y)} test images{hint()}"
-            )
+            raise DatasetError(f"{key}: test_subset={test_subset} requested but only {len(test_y)} test images{hint()}")
         idx = balanced_subset(test_y, test_subset, seed=1)
         if len(idx) < len(test_y):
             test_x, test_y = test_x[idx], test_y[idx]
@@ -481,8 +479,7 @@ def _load_stl10(data_dir: str | None, image_size: int | None) -> ImageData:
     required = ["train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin"]
     if not base.is_dir():
         raise DatasetError(
-            f"stl10 not found: expected {base}/ with {', '.join(required)}"
-            f" and optionally unlabeled_X.bin ({hint})"
+            f"stl10 not found: expected {base}/ with {', '.join(required)} and optionally unlabeled_X.bin ({hint})"
         )
     missing = [f for f in required if not (base / f).is_file()]
     if missing:
@@ -542,9 +539,7 @@ def _read_image(path: str, size: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
-def _read_split(
-    split_dir: Path, class_to_idx: dict[str, int], size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _read_split(split_dir: Path, class_to_idx: dict[str, int], size: int) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
     try:
@@ -557,9 +552,7 @@ def _read_split(
     # Map the split's own folders with train's indices so that a val/ missing
     # a class still gets the right labels.
     try:
-        samples = make_dataset(
-            str(split_dir), {c: class_to_idx[c] for c in classes}, extensions=IMG_EXTENSIONS
-        )
+        samples = make_dataset(str(split_dir), {c: class_to_idx[c] for c in classes}, extensions=IMG_EXTENSIONS)
     except FileNotFoundError as e:
         raise DatasetError(f"imagefolder: {split_dir}: {e}") from e
     images = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)

@@ -28,8 +28,8 @@ class Registry(Generic[T]):
         self._plugins_loaded = False
 
     def register(self, factory: Callable[[], T]) -> Callable[[], T]:
-        """Decorator: the registered name is the function name, dashes for underscores."""
-        name = factory.__name__.replace("_", "-")
+        """Decorator: the registered name is the function's name."""
+        name = factory.__name__
         self.add(name, factory)
         return factory
 

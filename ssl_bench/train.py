@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 import sys
 import time
 import traceback
@@ -25,6 +26,7 @@ from ssl_bench.schedules import ema_update, tau_cosine, warmup_cosine
 from ssl_bench.spec import SpecError
 
 CHECKPOINT_NAME = "checkpoint.pt"
+HEARTBEAT_NAME = "heartbeat.json"
 
 
 class Preempted(Exception):
@@ -46,6 +48,7 @@ class RunEnv:
     progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
     should_stop: Callable[[], bool] | None = None
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
+    labels: dict | None = None  # e.g. the ablation, row and method a sweep ran this for
 
 
 def resolve_device(name: str) -> torch.device:
@@ -182,6 +185,7 @@ def run(cfg: RunConfig, env: RunEnv) -> dict:
         "schema": SCHEMA_VERSION,
         "run_id": rid,
         "status": "running",
+        "labels": env.labels,
         "config": to_dict(cfg),
         "data": {
             "source": data.source,
@@ -199,6 +203,7 @@ def run(cfg: RunConfig, env: RunEnv) -> dict:
         if isinstance(err, KeyboardInterrupt):
             raise  # interrupted, not failed: the checkpoint lets it resume
         record["status"] = "failed"
+        record["finished"] = time.time()
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback_tail"] = traceback.format_exc().splitlines()[-15:]
         write_json_atomic(rec_path, record)
@@ -236,7 +241,7 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
     taus = tau_cosine(cfg.method.tau_base, total) if cfg.method.target == "ema" else None
 
     aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    state = {"step": 0, "curves": [], "wall_s": 0.0, "epoch_losses": [], "images_seen": 0}
+    state = {"step": 0, "curves": [], "wall_s": 0.0, "epoch_losses": [], "images_seen": 0, "resumes": []}
     ckpt_path = run_dir / CHECKPOINT_NAME
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
@@ -244,6 +249,9 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
         optimizer.load_state_dict(ckpt["optimizer"])
         aug_gen.set_state(ckpt["aug_gen"].cpu())
         state = ckpt["state"]
+        state["resumes"].append(
+            {"step": state["step"], "time": time.time(), "slurm_restart_count": os.environ.get("SLURM_RESTART_COUNT")}
+        )
         env.log(f"resuming run {record['run_id']} from step {state['step']}/{total}")
 
     def save_checkpoint() -> None:
@@ -254,6 +262,25 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
             "state": state,
         }
         atomic_write(ckpt_path, lambda f: torch.save(blob, f), mode="wb")
+        heartbeat()
+
+    def heartbeat() -> None:
+        slurm = os.environ.get("SLURM_JOB_ID")
+        if slurm and os.environ.get("SLURM_ARRAY_TASK_ID"):
+            slurm = f"{os.environ.get('SLURM_ARRAY_JOB_ID')}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+        write_json_atomic(
+            run_dir / HEARTBEAT_NAME,
+            {
+                "time": time.time(),
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "slurm_job": slurm,
+                "step": state["step"],
+                "total": total,
+            },
+        )
+
+    heartbeat()
 
     env.log(
         f"run {record['run_id']}: {cfg.method_name} on {cfg.data.dataset} ({data.source}), "
@@ -341,6 +368,8 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
     record.update(
         {
             "status": "done",
+            "finished": time.time(),
+            "resumes": state["resumes"],
             "metrics": {**trained, "final_loss": state["curves"][-1]["loss"]},
             "random_init": random_init,
             "curves": state["curves"],

@@ -63,9 +63,7 @@ def test_balanced_subset_matches_documented_draw() -> None:
     # The embedded Fashion-MNIST file depends on this exact procedure.
     labels = np.array([1, 0, 1, 0, 1, 0, 2, 2, 2])
     rng = np.random.RandomState(7)
-    expected = np.sort(
-        np.concatenate([rng.choice(np.flatnonzero(labels == c), 2, replace=False) for c in range(3)])
-    )
+    expected = np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), 2, replace=False) for c in range(3)]))
     np.testing.assert_array_equal(balanced_subset(labels, 6, seed=7), expected)
 
 
@@ -246,9 +244,7 @@ def test_cifar100(tmp_path: Path) -> None:
     base = tmp_path / "cifar-100-python"
     base.mkdir()
     train_rows, test_rows = pattern_images(5, 1), pattern_images(3, 2)
-    write_pickle(
-        base / "train", {b"data": train_rows, b"fine_labels": [99, 0, 42, 7, 3], b"coarse_labels": [0] * 5}
-    )
+    write_pickle(base / "train", {b"data": train_rows, b"fine_labels": [99, 0, 42, 7, 3], b"coarse_labels": [0] * 5})
     write_pickle(base / "test", {b"data": test_rows, b"fine_labels": [1, 2, 3], b"coarse_labels": [0] * 3})
     ds = load_dataset("cifar100", str(tmp_path))
     assert ds.num_classes == 100
@@ -464,8 +460,10 @@ def test_imagefolder_errors(tmp_path: Path) -> None:
     one_line_error(excinfo)
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists(),
-                    reason="Debian's dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists(),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
 def test_small_fashion_mnist_subsets_are_the_same_with_or_without_the_full_set(monkeypatch):
     full = D.load_dataset("fashion-mnist", train_subset=200, test_subset=100)
     monkeypatch.setattr(D, "FASHION_MNIST_DEBIAN_DIR", "/nonexistent")

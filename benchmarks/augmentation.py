@@ -1,0 +1,79 @@
+"""Augmentations: BYOL Fig. 3b / Table 17 (arXiv 2006.07733 v3, 300 epochs, ImageNet top-1).
+
+Both methods start from BYOL's asymmetric T/T′ (Table 6), as in the paper's comparison;
+each row switches parts off. On grey images (Fashion-MNIST) saturation, hue and grayscale
+do nothing, so the presets for grey data leave out the rows that differ from another only
+there ("remove color jitter", "remove grayscale"): they would repeat a run under a new name.
+"""
+
+from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
+from ssl_bench.augment import AUG_PRESETS
+
+SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 17 (Fig. 3b)"
+
+_BOTH = ("aug.view1", "aug.view2")
+
+
+def _both(**fields: float) -> dict:
+    return {f"{v}.{k}": val for v in _BOTH for k, val in fields.items()}
+
+
+NO_COLOR = {"jitter_p": 0.0, "gray_p": 0.0}
+# label, overrides, BYOL (top1, top5), SimCLR (top1, top5), spreads
+SETS = (
+    ("baseline", {}, (72.5, 90.8), (67.9, 88.5)),
+    ("remove flip", _both(flip_p=0.0), (71.9, 90.6), (67.3, 88.2)),
+    ("remove blur", _both(blur_p=0.0), (71.2, 90.3), (65.2, 86.6)),
+    ("remove color (jitter and grayscale)", _both(**NO_COLOR), (63.4, 85.3), (45.7, 70.6)),
+    ("remove color jitter", _both(jitter_p=0.0), (71.8, 90.7), (63.7, 85.9)),
+    ("remove grayscale", _both(gray_p=0.0), (70.3, 89.8), (61.9, 84.1)),
+    ("remove blur in T'", {"aug.view2.blur_p": 0.0}, (72.4, 90.8), (67.5, 88.4)),
+    ("remove solarize in T'", {"aug.view2.solarize_p": 0.0}, (72.3, 90.8), (67.7, 88.2)),
+    (
+        "remove blur and solarize in T'",
+        {"aug.view2.blur_p": 0.0, "aug.view2.solarize_p": 0.0},
+        (72.2, 90.8),
+        (67.4, 88.1),
+    ),
+    ("symmetric blur and solarize", _both(blur_p=0.5, solarize_p=0.2), (72.5, 90.8), (68.1, 88.4)),
+    ("crop only", _both(flip_p=0.0, blur_p=0.0, solarize_p=0.0, **NO_COLOR), (59.4, 82.4), (40.3, 64.8)),
+    ("crop and flip only", _both(blur_p=0.0, solarize_p=0.0, **NO_COLOR), (60.1, 83.0), (40.2, 64.8)),
+    ("crop and color only", _both(flip_p=0.0, blur_p=0.0, solarize_p=0.0), (70.7, 90.0), (64.2, 86.2)),
+    ("crop and blur only", _both(flip_p=0.0, solarize_p=0.0, **NO_COLOR), (61.1, 83.9), (41.7, 66.4)),
+)
+_SPREAD = {
+    ("byol", "remove color (jitter and grayscale)"): 0.7,
+    ("byol", "crop only"): 0.3,
+    ("simclr", "crop only"): 0.3,
+    ("byol", "crop and flip only"): 0.3,
+    ("byol", "crop and blur only"): 0.3,
+}
+PAPER = tuple(
+    PaperValue(label, method, top1, top5, _SPREAD.get((method, label)))
+    for label, _, byol, simclr in SETS
+    for method, (top1, top5) in (("byol", byol), ("simclr", simclr))
+)
+GREY_PRESETS = ("cpu", "smoke")
+_COLOUR_ONLY = ("remove color jitter", "remove grayscale")
+
+
+def _rows(preset: str) -> list[Row]:
+    same_start = {"aug": AUG_PRESETS["byol"]}
+    return [
+        Row(label, {**same_start, **overrides})
+        for label, overrides, _, _ in SETS
+        if not (preset in GREY_PRESETS and label in _COLOUR_ONLY)
+    ]
+
+
+@register_ablation
+def augmentation() -> Ablation:
+    return Ablation(
+        name="augmentation",
+        title="Image augmentations removed from BYOL's T/T' (Table 6)",
+        source=SOURCE,
+        methods=("byol", "simclr"),
+        rows=_rows,
+        paper=PAPER,
+        x_label="augmentation set",
+    )

@@ -1,0 +1,101 @@
+"""Predictor, target network and β: BYOL Table 5b with Table 19, and the β × α sweep of
+Table 18 (arXiv 2006.07733 v3, 300 epochs, ImageNet top-1).
+
+Every row is a point of the method space reached from BYOL by overrides: predictor on or
+off, target = EMA / stop-gradient of online / online, β ∈ {0, 1} at α = 0.1, then
+β ∈ {0.1, 0.5, 1} × α with predictor and EMA target. No new code per row.
+"""
+
+from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
+
+SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Tables 5b, 18 and 19"
+_TARGETS = {"ema": "EMA target", "stopgrad": "stop-grad online", "online": "online"}
+
+
+def _label(predictor: bool, target: str, beta: float) -> str:
+    return f"{'predictor' if predictor else 'no predictor'}, {_TARGETS[target]}, beta={beta:g}"
+
+
+# (predictor, target, beta) -> top-1 (Table 5b; the stop-gradient rows from Table 19)
+GRID = {
+    (True, "ema", 0.0): 72.5,  # BYOL
+    (True, "ema", 1.0): 70.9,
+    (False, "ema", 1.0): 70.7,
+    (False, "online", 1.0): 69.4,  # SimCLR (loss ×2α, 4096→256 projector: §F.5)
+    (True, "online", 1.0): 69.1,
+    (True, "online", 0.0): 0.3,
+    (False, "ema", 0.0): 0.2,
+    (False, "online", 0.0): 0.1,
+    (True, "stopgrad", 1.0): 70.2,
+    (False, "stopgrad", 1.0): 69.2,
+    (True, "stopgrad", 0.0): 5.5,
+    (False, "stopgrad", 0.0): 0.1,
+}
+# Table 18, predictor + EMA target: beta -> top-1 at alpha = 0.01, 0.1, 0.3, 1, 3, 10
+ALPHAS = (0.01, 0.1, 0.3, 1.0, 3.0, 10.0)
+SWEEP = {
+    0.1: (72.2, 72.4, 72.7, 72.6, 72.5, 72.5),
+    0.5: (70.9, 72.0, 72.7, 72.7, 72.6, 72.5),
+    1.0: (53.9, 70.9, 72.7, 72.7, 72.6, 72.6),
+}
+
+
+def _sweep_label(beta: float, alpha: float) -> str:
+    return f"predictor, EMA target, beta={beta:g}, alpha={alpha:g}"
+
+
+def _point(predictor: bool, target: str, beta: float, alpha: float = 0.1) -> dict:
+    return {
+        "method.predictor": None if not predictor else {"hidden": [4096], "out": 256},
+        "method.target": target,
+        "method.tau_base": 0.99 if target == "ema" else None,
+        "method.beta": beta,
+        "method.temperature": alpha,
+    }
+
+
+def _rows(preset: str) -> list[Row]:
+    rows = []
+    for predictor, target, beta in GRID:
+        rows.append(Row(_label(predictor, target, beta), lambda base, a=(predictor, target, beta): _scaled(base, *a)))
+    for beta, _ in SWEEP.items():
+        for alpha in ALPHAS:
+            if (beta, alpha) == (1.0, 0.1):
+                continue  # the same point as "predictor, EMA target, beta=1" above
+            rows.append(Row(_sweep_label(beta, alpha), lambda base, b=beta, a=alpha: _scaled(base, True, "ema", b, a)))
+    return rows
+
+
+def _scaled(base, predictor: bool, target: str, beta: float, alpha: float = 0.1) -> dict:
+    """The row's point, with the preset's own head widths and τ (the cpu preset narrows
+    the 4096-wide heads)."""
+    o = _point(predictor, target, beta, alpha)
+    if predictor:
+        o["method.predictor"] = base.method.predictor or base.method.projector
+    if target == "ema":
+        o["method.tau_base"] = base.method.tau_base if base.method.tau_base is not None else 0.99
+    return o
+
+
+PAPER = tuple(
+    [PaperValue(_label(*key), "byol", top1) for key, top1 in GRID.items()]
+    + [
+        PaperValue(_sweep_label(beta, alpha), "byol", top1, None, 0.5 if (beta, alpha) == (1.0, 0.01) else None)
+        for beta, values in SWEEP.items()
+        for alpha, top1 in zip(ALPHAS, values, strict=True)
+        if (beta, alpha) != (1.0, 0.1)
+    ]
+)
+
+
+@register_ablation
+def predictor() -> Ablation:
+    return Ablation(
+        name="predictor",
+        title="Predictor, target network and beta (Tables 5b, 19) and the beta x temperature sweep (Table 18)",
+        source=SOURCE,
+        methods=("byol",),
+        rows=_rows,
+        paper=PAPER,
+        x_label="method-space point",
+    )

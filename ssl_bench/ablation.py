@@ -1,0 +1,172 @@
+"""Ablations are data: a base config (method + scale preset) plus a list of override rows
+plus seeds, with the paper's published numbers kept beside them.
+
+An ablation module in benchmarks/ declares one `Ablation`; `expand` turns it into the
+RunConfigs of a grid. The runner, the status command and the report only ever see those
+points and the records they leave.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ssl_bench.config import RunConfig, build_config, run_id
+from ssl_bench.registry import Registry
+from ssl_bench.spec import SpecError
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a paper table: a label and the overrides that make it.
+
+    `methods` restricts the row to some methods (None: every method of the sweep);
+    `overrides` may be a function of the preset's base config, for values that are
+    relative to it (e.g. a batch size as a fraction of the preset's base batch)."""
+
+    label: str
+    overrides: Mapping[str, Any] | Callable[[RunConfig], Mapping[str, Any]] = field(default_factory=dict)
+    methods: tuple[str, ...] | None = None
+
+    def resolve(self, base: RunConfig) -> Mapping[str, Any]:
+        return self.overrides(base) if callable(self.overrides) else self.overrides
+
+
+@dataclass(frozen=True)
+class PaperValue:
+    """A published number: the row label, the method it belongs to, top-1 (and top-5) %."""
+
+    row: str
+    method: str
+    top1: float | None
+    top5: float | None = None
+    spread: float | None = None  # the paper's ± (half of best − worst over 3 seeds), if printed
+
+
+@dataclass(frozen=True)
+class Ablation:
+    name: str
+    title: str
+    source: str  # where the published numbers come from
+    methods: tuple[str, ...]  # the methods the paper ran it for (default of --method)
+    rows: Callable[[str], Sequence[Row]]  # rows for a preset name
+    paper: tuple[PaperValue, ...] = ()
+    seeds: tuple[int, ...] = (0,)
+    x_label: str = ""  # what the rows vary, for tables and plots
+    # The first row of each method is its baseline: drops are measured against it.
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of an ablation grid."""
+
+    ablation: str
+    row: str
+    method: str
+    seed: int
+    config: RunConfig
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.config)
+
+    @property
+    def labels(self) -> dict:
+        return {"ablation": self.ablation, "row": self.row, "method": self.method, "seed": self.seed}
+
+
+# Ablation sweeps run many points, so on small presets they use a shorter schedule than a
+# single run: on 2 CPU cores each point of the cpu preset then takes about 2 minutes.
+ABLATION_SCALE: dict[str, dict[str, Any]] = {
+    "cpu": {"train.epochs": 6, "eval.knn_every": 0},
+    "smoke": {"train.epochs": 1, "eval.linear_probe": False},
+}
+
+ABLATIONS: Registry = Registry("ablation", "ssl_bench.ablations")
+register_ablation = ABLATIONS.register
+
+
+def _import_builtins() -> None:
+    import ssl_bench.benchmarks  # noqa: F401  (registers the paper's ablations)
+
+
+def get_ablation(name: str) -> Ablation:
+    _import_builtins()
+    return ABLATIONS.get(name)
+
+
+def list_ablations() -> list[str]:
+    _import_builtins()
+    return ABLATIONS.names()
+
+
+def expand(
+    ablation: Ablation,
+    *,
+    methods: Sequence[str] | None = None,
+    preset: str = "cpu",
+    seeds: Sequence[int] | None = None,
+    epochs: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    rows: Sequence[str] | None = None,
+) -> list[Point]:
+    """The grid: methods × rows × seeds, each a full RunConfig. User overrides apply on
+    top of each row, so `--set` can rescale an ablation without editing it."""
+    methods = tuple(methods or ablation.methods)
+    seeds = tuple(seeds if seeds is not None else ablation.seeds)
+    wanted = rows
+    rows = ablation.rows(preset)
+    if wanted:
+        labels = [r.label for r in rows]
+        unknown = [w for w in wanted if w not in labels]
+        if unknown:
+            raise SpecError(f"ablation {ablation.name} has no row {unknown[0]!r}; rows: {'; '.join(labels)}")
+        rows = [r for r in rows if r.label in wanted]
+    scale = ABLATION_SCALE.get(preset, {})
+    points: list[Point] = []
+    for method in methods:
+        base = build_config(method, preset=preset, overrides={**scale, **(overrides or {})})
+        for row in rows:
+            if row.methods is not None and method not in row.methods:
+                continue
+            row_overrides = dict(row.resolve(base))
+            try:
+                for seed in seeds:
+                    cfg = build_config(
+                        method,
+                        preset=preset,
+                        epochs=epochs,
+                        seed=seed,
+                        overrides={**scale, **row_overrides, **(overrides or {})},
+                    )
+                    points.append(Point(ablation.name, row.label, method, seed, cfg))
+            except SpecError as err:
+                raise SpecError(f"ablation {ablation.name}, row {row.label!r}, method {method}: {err}") from None
+    if not points:
+        raise SpecError(f"ablation {ablation.name} has no row for method(s) {', '.join(methods)}")
+    _refuse_temperature_sweep_without_negatives(ablation.name, points)
+    seen: dict[str, Point] = {}
+    for p in points:
+        if p.run_id in seen:
+            q = seen[p.run_id]
+            raise SpecError(f"ablation {ablation.name}: rows {q.row!r} and {p.row!r} give the same run for {p.method}")
+        seen[p.run_id] = p
+    return points
+
+
+def _refuse_temperature_sweep_without_negatives(name: str, points: Sequence[Point]) -> None:
+    """At β = 0 the loss does not depend on α (it only enters the contrastive term), so
+    runs that differ only in temperature would be the same run under different names."""
+    groups: dict[str, set[float]] = {}
+    for p in points:
+        if p.config.method.beta == 0:
+            key = run_id(dataclasses.replace(p.config, method=dataclasses.replace(p.config.method, temperature=0.0)))
+            groups.setdefault(key, set()).add(p.config.method.temperature)
+    for temps in groups.values():
+        if len(temps) > 1:
+            raise SpecError(
+                f"ablation {name}: a temperature sweep at beta=0 ({sorted(temps)}) makes no sense: "
+                "alpha only enters the contrastive term, so these runs are identical; use beta > 0"
+            )

@@ -1,0 +1,252 @@
+"""Running an ablation grid: what is done, what is missing, and launching the rest.
+
+A point is done when its record says so; a sweep is idempotent: launching it again runs
+only what is missing or failed. Records live at <out>/<ablation>/<run id>/record.json,
+one atomic file per run, so concurrent tasks on a shared filesystem never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ssl_bench.ablation import Point
+from ssl_bench.records import RECORD_NAME, read_record
+from ssl_bench.train import CHECKPOINT_NAME, HEARTBEAT_NAME, Preempted, RunEnv, run
+
+# A run whose heartbeat is older than this is reported as interrupted, not running.
+STALE_AFTER_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class PointStatus:
+    point: Point
+    state: str  # done | failed | running | interrupted | missing
+    detail: str = ""
+
+
+def run_dir(out_root: Path, point: Point) -> Path:
+    return Path(out_root) / point.ablation / point.run_id
+
+
+def point_status(out_root: Path, point: Point, now: float | None = None) -> PointStatus:
+    d = run_dir(out_root, point)
+    rec = read_record(d / RECORD_NAME)
+    if rec is not None and rec.get("status") == "done":
+        return PointStatus(point, "done")
+    heartbeat = read_record(d / HEARTBEAT_NAME)
+    now = time.time() if now is None else now
+    if (
+        heartbeat is not None
+        and _alive(heartbeat, now)
+        and (rec is None or heartbeat.get("time", 0) > rec.get("finished", 0))
+    ):
+        where = heartbeat.get("slurm_job") or f"pid {heartbeat.get('pid')} on {heartbeat.get('host')}"
+        return PointStatus(point, "running", f"step {heartbeat.get('step')}/{heartbeat.get('total')} ({where})")
+    if rec is not None and rec.get("status") == "failed":
+        return PointStatus(point, "failed", rec.get("error", "no reason recorded"))
+    if (d / CHECKPOINT_NAME).exists():
+        step = heartbeat.get("step") if heartbeat else "?"
+        return PointStatus(point, "interrupted", f"checkpoint at step {step}; will resume")
+    return PointStatus(point, "missing")
+
+
+def _alive(heartbeat: dict, now: float) -> bool:
+    if now - heartbeat.get("time", 0) > STALE_AFTER_S:
+        return False
+    if heartbeat.get("host") == socket.gethostname() and not heartbeat.get("slurm_job"):
+        try:
+            os.kill(int(heartbeat["pid"]), 0)  # a local run killed with -9 leaves a stale heartbeat
+        except (OSError, KeyError, ValueError):
+            return False
+        return _not_zombie(int(heartbeat["pid"]))
+    return True
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def grid_status(out_root: Path, points: Sequence[Point]) -> list[PointStatus]:
+    return [point_status(out_root, p) for p in points]
+
+
+def summarize(statuses: Sequence[PointStatus]) -> str:
+    counts = Counter(s.state for s in statuses)
+    order = ("done", "running", "failed", "interrupted", "missing")
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) or "nothing"
+
+
+def to_launch(statuses: Sequence[PointStatus]) -> list[Point]:
+    """Missing, failed and interrupted points; never those done or visibly running."""
+    return [s.point for s in statuses if s.state in ("missing", "failed", "interrupted")]
+
+
+# ----------------------------------------------------------------------------- execution
+
+
+@dataclass
+class RunTask:
+    """Runs one point; picklable, so submitit can ship it to a SLURM task.
+
+    On preemption or time-out SLURM sends USR2 (submitit asks for it). submitit's own
+    handler would checkpoint whatever the main thread is doing at that instant; instead we
+    only set a flag, let the training loop finish its step and save a consistent
+    checkpoint, and then hand over to submitit's handler, which requeues the task. The
+    requeued task resumes from that checkpoint to the same result as an uninterrupted run.
+    A plain `scontrol requeue` (SIGTERM, then SIGKILL) loses at most the steps since the
+    last periodic checkpoint.
+    """
+
+    out_root: str
+    data_dir: str | None = None
+    device: str = "auto"
+    checkpoint_every_s: float = 300.0
+    threads: int | None = None
+    _stop: bool = field(default=False, repr=False)
+
+    def __call__(self, point: Point) -> dict:
+        import torch
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        previous = self._install_preemption_flag()
+        env = RunEnv(
+            out_dir=Path(self.out_root) / point.ablation,
+            data_dir=self.data_dir,
+            device=self.device,
+            checkpoint_every_s=self.checkpoint_every_s,
+            progress=False,
+            should_stop=lambda: self._stop,
+            labels=point.labels,
+        )
+        try:
+            rec = run(point.config, env)
+        except Preempted:
+            if callable(previous):
+                previous(signal.SIGUSR2, None)  # submitit: pickle checkpoint(), requeue, exit
+            raise
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGUSR2, previous)
+        return {"run_id": rec["run_id"], "status": rec["status"], "knn_top1": rec.get("metrics", {}).get("knn_top1")}
+
+    def _install_preemption_flag(self):
+        if "SLURM_JOB_ID" not in os.environ or os.environ.get("SUBMITIT_EXECUTOR") == "debug":
+            return None
+
+        def flag(signum, frame):
+            self._stop = True
+
+        try:
+            return signal.signal(signal.SIGUSR2, flag)
+        except ValueError:  # not in the main thread
+            return None
+
+    def checkpoint(self, point: Point):
+        """submitit's hook: resubmit the same task; the run resumes from its checkpoint."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(
+            RunTask(self.out_root, self.data_dir, self.device, self.checkpoint_every_s, self.threads), point
+        )
+
+
+def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=print) -> list[dict]:
+    """One after another in this process, or `jobs` worker processes at once with the
+    machine's cores shared between them (oversubscribed OpenMP threads can make two
+    concurrent runs several times slower than one after the other)."""
+    results = []
+    if jobs <= 1:
+        for k, p in enumerate(points, 1):
+            log(f"[{k}/{len(points)}] {p.ablation} / {p.method} / {p.row} / seed {p.seed}: run {p.run_id}")
+            results.append(_run_catching(task, p))
+        return results
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    task = RunTask(
+        task.out_root,
+        task.data_dir,
+        task.device,
+        task.checkpoint_every_s,
+        threads=max(1, (os.cpu_count() or 1) // jobs),
+    )
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        for p, res in zip(points, pool.map(_run_catching, [task] * len(points), points), strict=True):
+            log(f"{p.ablation} / {p.method} / {p.row} / seed {p.seed}: {res['status']}")
+            results.append(res)
+    return results
+
+
+def _run_catching(task: RunTask, point: Point) -> dict:
+    """A failing point leaves its failed record and does not stop the sweep."""
+    try:
+        return task(point)
+    except Exception as err:
+        return {"run_id": point.run_id, "status": "failed", "error": f"{type(err).__name__}: {err}"}
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    partition: str | None = None
+    time_min: int = 60
+    gpus_per_run: int = 0
+    cpus_per_run: int | None = None
+    mem_gb: float | None = None
+    array_parallelism: int = 256
+    account: str | None = None
+    qos: str | None = None
+    sbatch: tuple[tuple[str, str], ...] = ()  # any other sbatch option, passed through
+
+
+def launch_slurm(points: Sequence[Point], task: RunTask, options: SlurmOptions, cluster: str = "slurm"):
+    """One submitit job array per call, one array task per point. `cluster="debug"` runs
+    the same path in-process (what the tests use where Slurm is absent)."""
+    import submitit
+
+    folder = Path(task.out_root) / (points[0].ablation if points else "sweep") / "_submitit" / "%j"
+    executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    name = f"ssl-bench-{points[0].ablation}" if points else "ssl-bench"
+    params: dict = {"timeout_min": options.time_min, "name": name}
+    if cluster == "slurm":
+        params.update(slurm_array_parallelism=options.array_parallelism)
+        if options.gpus_per_run:
+            params["gpus_per_node"] = options.gpus_per_run
+        if options.cpus_per_run:
+            params["cpus_per_task"] = options.cpus_per_run
+        if options.mem_gb:
+            params["mem_gb"] = options.mem_gb
+        if options.partition:
+            params["slurm_partition"] = options.partition
+        if options.account:
+            params["slurm_account"] = options.account
+        if options.qos:
+            params["slurm_qos"] = options.qos
+        if options.sbatch:
+            params["slurm_additional_parameters"] = dict(options.sbatch)
+    executor.update_parameters(**params)
+    return executor.map_array(task, list(points))
+
+
+def describe_host() -> str:
+    return f"{socket.gethostname()} ({os.cpu_count()} cores)"
+
+
+def dump_grid(statuses: Sequence[PointStatus]) -> str:
+    lines = []
+    for s in statuses:
+        p = s.point
+        detail = f"  {s.detail}" if s.detail else ""
+        lines.append(f"  {p.method:<8} {p.row:<40} seed {p.seed}  {p.run_id}  {s.state}{detail}")
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""A real single-node Slurm on localhost (scripts/slurm-local.sh): a job array of smoke
+runs through `ssl-bench run --launcher slurm`, and a task preempted mid-run that must
+resume from its checkpoint rather than restart.
+
+Skips, saying why, only where Slurm cannot run (not root, or the daemons are not
+installed: `scripts/slurm-local.sh install`, which .ci/run calls)."""
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ssl_bench.ablation import expand, get_ablation
+from ssl_bench.cli import main
+from ssl_bench.records import RECORD_NAME
+from ssl_bench.sweep import grid_status, summarize
+from ssl_bench.train import RunEnv, run
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "slurm-local.sh"
+BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "munged")
+
+
+def _which(name):
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin")
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("a local Slurm needs root (slurmd); run the suite as root to include these tests")
+    missing = [b for b in BINARIES if not _which(b)]
+    if missing:
+        pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing): run scripts/slurm-local.sh install")
+    pytest.importorskip("submitit")
+    base = tmp_path_factory.mktemp("slurm")
+    env = {**os.environ, "PATH": os.environ["PATH"] + ":/usr/sbin:/sbin"}
+    up = subprocess.run(
+        [str(SCRIPT), "up", str(base)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+    )
+    assert up.returncode == 0, up.stderr + up.stdout
+    old = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
+    os.environ["SLURM_CONF"] = str(base / "slurm.conf")
+    os.environ["PATH"] = env["PATH"]
+    logging.getLogger("submitit").setLevel(logging.ERROR)
+    try:
+        yield base
+    finally:
+        subprocess.run(
+            [str(SCRIPT), "down", str(base)], capture_output=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+        )
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    queue = subprocess.run(["squeue"], capture_output=True, text=True).stdout
+    subprocess.run(["scancel", "--user=root"], capture_output=True)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; squeue:\n{queue}")
+
+
+def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):
+    out = tmp_path / "runs"
+    argv = [
+        "run",
+        "--ablation",
+        "tau",
+        "--preset",
+        "smoke",
+        "--launcher",
+        "slurm",
+        "--time",
+        "10",
+        "--cpus-per-run",
+        "1",
+        "--array-parallelism",
+        "2",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "submitted job array" in printed
+    points = expand(get_ablation("tau"), preset="smoke")
+    wait_for(lambda: summarize(grid_status(out, points)) == "5 done", 240, "5 done records")
+    records = [json.loads(p.read_text()) for p in (out / "tau").glob(f"*/{RECORD_NAME}")]
+    assert len(records) == 5
+    array_ids = {r["provenance"]["slurm"]["SLURM_ARRAY_JOB_ID"] for r in records}
+    assert len(array_ids) == 1, "one job array for the whole ablation"
+    assert sorted(int(r["provenance"]["slurm"]["SLURM_ARRAY_TASK_ID"]) for r in records) == [0, 1, 2, 3, 4]
+    assert {r["labels"]["row"] for r in records} == {p.row for p in points}
+    # Re-running the same command launches nothing.
+    assert main(argv) == 0
+    assert "nothing to launch" in capsys.readouterr().out
+
+
+def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
+    """scontrol requeue kills a running task (SIGTERM, then SIGKILL) and puts it back in
+    the queue; the restarted task must continue from its last checkpoint and end with the
+    same metrics as an uninterrupted run of the same config."""
+    out = tmp_path / "runs"
+    overrides = ["--set", "train.epochs=12", "--set", "eval.linear_probe=false"]
+    argv = [
+        "run",
+        "--ablation",
+        "tau",
+        "--preset",
+        "smoke",
+        "--method",
+        "byol",
+        "--launcher",
+        "slurm",
+        "--time",
+        "10",
+        "--out",
+        str(out),
+        "--checkpoint-every",
+        "0",
+        *overrides,
+    ]
+    (keep,) = expand(
+        get_ablation("tau"),
+        preset="smoke",
+        methods=["byol"],
+        rows=["0.99"],
+        overrides={"train.epochs": 12, "eval.linear_probe": False},
+    )
+    assert main(argv) == 0
+    capsys.readouterr()
+    run_dir = out / "tau" / keep.run_id
+    wait_for(
+        lambda: (
+            (run_dir / "heartbeat.json").exists()
+            and json.loads((run_dir / "heartbeat.json").read_text()).get("step", 0) >= 20
+        ),
+        120,
+        "the task to pass step 20",
+    )
+    job = json.loads((run_dir / "heartbeat.json").read_text())["slurm_job"]
+    requeue = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+    assert requeue.returncode == 0, requeue.stderr
+    wait_for(lambda: (run_dir / RECORD_NAME).exists(), 240, "the requeued task to finish")
+    rec = json.loads((run_dir / RECORD_NAME).read_text())
+    assert rec["status"] == "done"
+    assert rec["resumes"] and rec["resumes"][0]["step"] >= 20, "it restarted from scratch instead of resuming"
+    assert rec["resumes"][0]["slurm_restart_count"] == "1"
+    reference = run(keep.config, RunEnv(out_dir=tmp_path / "ref", progress=False, log=lambda m: None))
+    assert reference["run_id"] == rec["run_id"]
+    assert rec["metrics"] == reference["metrics"]

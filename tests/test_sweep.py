@@ -1,0 +1,195 @@
+"""Ablation grids, idempotent local sweeps, and a sweep killed with -9 midway."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ssl_bench.ablation import expand, get_ablation, list_ablations
+from ssl_bench.cli import main
+from ssl_bench.records import RECORD_NAME
+from ssl_bench.spec import SpecError
+from ssl_bench.sweep import grid_status, summarize
+
+PRESETS = ("smoke", "cpu", "cifar10", "paper")
+
+
+def test_the_four_paper_ablations_are_registered():
+    assert {"batch_size", "augmentation", "tau", "predictor"} <= set(list_ablations())
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_batch_size_grid(preset):
+    points = expand(get_ablation("batch_size"), preset=preset)
+    byol = [p for p in points if p.method == "byol"]
+    base = byol[0].config.train.batch_size
+    assert {p.method for p in points} == {"byol", "simclr"}
+    assert [int(p.row) for p in byol] == [base >> k for k in range(len(byol))]
+    for p in byol:  # emulated: the update batch and its lr stay; micro-batches shrink
+        assert p.config.train.batch_size == base and p.config.train.batch_size // p.config.train.accumulate == int(
+            p.row
+        )
+    if preset == "paper":
+        assert [p.row for p in byol] == ["4096", "2048", "1024", "512", "256", "128", "64"]
+        assert byol[0].config.backbone == "resnet50" and byol[0].config.train.epochs == 300
+        assert byol[0].config.method.tau_base == 0.99 and byol[0].config.method.optim.base_lr == 0.3
+
+
+def test_batch_size_true_mode_uses_real_batches():
+    points = expand(get_ablation("batch_size_true"), preset="paper", methods=["byol"])
+    assert [(p.config.train.batch_size, p.config.train.accumulate) for p in points][-1] == (64, 1)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_augmentation_grid(preset):
+    points = expand(get_ablation("augmentation"), preset=preset)
+    rows = [p.row for p in points if p.method == "simclr"]
+    assert rows[0] == "baseline" and "crop only" in rows and "remove color (jitter and grayscale)" in rows
+    assert len(rows) == (12 if preset in ("smoke", "cpu") else 14)  # colour-only rows dropped on grey data
+    crop_only = next(p for p in points if p.row == "crop only" and p.method == "byol").config.aug
+    for v in (crop_only.view1, crop_only.view2):
+        assert (v.flip_p, v.jitter_p, v.gray_p, v.blur_p, v.solarize_p) == (0, 0, 0, 0, 0)
+        assert v.crop_scale == (0.08, 1.0)
+    simclr_base = next(p for p in points if p.row == "baseline" and p.method == "simclr").config.aug
+    assert simclr_base.view2.solarize_p == 0.2  # both methods start from BYOL's T/T'
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_tau_grid(preset):
+    points = expand(get_ablation("tau"), preset=preset)
+    got = [(p.config.method.target, p.config.method.tau_base) for p in points]
+    assert got == [("ema", 0.99), ("ema", 1.0), ("ema", 0.999), ("ema", 0.9), ("stopgrad", None)]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_predictor_grid(preset):
+    points = expand(get_ablation("predictor"), preset=preset)
+    space = {
+        (p.config.method.predictor is not None, p.config.method.target, p.config.method.beta)
+        for p in points
+        if p.config.method.temperature == 0.1 and p.config.method.beta in (0.0, 1.0)
+    }
+    assert space == {(pr, t, b) for pr in (True, False) for t in ("ema", "stopgrad", "online") for b in (0.0, 1.0)}
+    sweep = {(p.config.method.beta, p.config.method.temperature) for p in points if p.config.method.beta not in (0, 1)}
+    assert sweep == {(b, a) for b in (0.1, 0.5) for a in (0.01, 0.1, 0.3, 1.0, 3.0, 10.0)}
+    assert len(points) == 12 + 17
+
+
+def test_temperature_sweep_at_beta_zero_is_refused():
+    with pytest.raises(SpecError, match="temperature sweep at beta=0"):
+        expand(get_ablation("predictor"), preset="smoke", overrides={"method.beta": 0.0})
+
+
+def test_unknown_ablation_and_bad_seeds(capsys):
+    assert main(["run", "--ablation", "nope", "--dry-run"]) == 2
+    assert "unknown ablation 'nope'; choose one of: augmentation, batch_size" in capsys.readouterr().err
+    assert main(["run", "--ablation", "tau", "--seeds", "a,b", "--dry-run"]) == 2
+    assert "--seeds 'a,b'" in capsys.readouterr().err
+
+
+def sweep_argv(out, *extra):
+    return ["run", "--ablation", "tau", "--preset", "smoke", "--out", str(out), "--checkpoint-every", "0", *extra]
+
+
+def metrics_by_row(out):
+    recs = [json.loads(p.read_text()) for p in Path(out, "tau").glob(f"*/{RECORD_NAME}")]
+    return {r["labels"]["row"]: r["metrics"] for r in recs}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    assert main(sweep_argv(out)) == 0
+    return out
+
+
+def test_local_sweep_writes_one_record_per_point_and_relaunches_nothing(uninterrupted_sweep, capsys):
+    out = uninterrupted_sweep
+    points = expand(get_ablation("tau"), preset="smoke")
+    assert summarize(grid_status(out, points)) == "5 done"
+    capsys.readouterr()
+    assert main(sweep_argv(out)) == 0
+    assert "nothing to launch" in capsys.readouterr().out
+    assert main(sweep_argv(out, "--dry-run")) == 0
+    assert "5 done" in capsys.readouterr().out
+
+
+def test_status_command(uninterrupted_sweep, capsys):
+    assert main(["status", "--ablation", "tau", "--preset", "smoke", "--out", str(uninterrupted_sweep)]) == 0
+    out = capsys.readouterr().out
+    assert "5 runs: 5 done" in out and "stopgrad" not in out and "0 (stop-gradient of online)" in out
+
+
+def test_failed_point_is_reported_with_reason_and_relaunched(tmp_path, capsys):
+    argv = [
+        "run",
+        "--ablation",
+        "tau",
+        "--preset",
+        "smoke",
+        "--out",
+        str(tmp_path),
+        "--set",
+        "method.optim.name=sgd",
+        "--set",
+        "method.optim.base_lr=1e30",
+        "--set",
+        "method.optim.warmup_epochs=0",
+    ]
+    assert main(argv) == 1
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "status",
+                "--ablation",
+                "tau",
+                "--preset",
+                "smoke",
+                "--out",
+                str(tmp_path),
+                "--set",
+                "method.optim.name=sgd",
+                "--set",
+                "method.optim.base_lr=1e30",
+                "--set",
+                "method.optim.warmup_epochs=0",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "failed" in out and "non-finite loss" in out
+    assert main([*argv, "--dry-run"]) == 0
+    assert "would launch" in capsys.readouterr().out
+
+
+def test_sweep_killed_with_sigkill_completes_on_rerun_with_identical_metrics(uninterrupted_sweep, tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "ssl-bench")
+    argv = [exe, *sweep_argv(tmp_path)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    # Kill once one run is done and the next one has a checkpoint: mid-sweep, mid-run.
+    while time.time() < deadline:
+        done = list(Path(tmp_path, "tau").glob(f"*/{RECORD_NAME}"))
+        ckpts = list(Path(tmp_path, "tau").glob("*/checkpoint.pt"))
+        if done and ckpts:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert done and ckpts, "the sweep never reached the middle"
+    points = expand(get_ablation("tau"), preset="smoke")
+    assert "interrupted" in summarize(grid_status(tmp_path, points)) or "missing" in summarize(
+        grid_status(tmp_path, points)
+    )
+    assert main(sweep_argv(tmp_path)) == 0
+    assert summarize(grid_status(tmp_path, points)) == "5 done"
+    assert metrics_by_row(tmp_path) == metrics_by_row(uninterrupted_sweep)
+    resumed = [json.loads(p.read_text())["resumes"] for p in Path(tmp_path, "tau").glob(f"*/{RECORD_NAME}")]
+    assert any(resumed), "the run killed midway should have resumed from its checkpoint"
