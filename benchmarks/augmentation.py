@@ -8,6 +8,7 @@ there ("remove color jitter", "remove grayscale"): they would repeat a run under
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.augment import AUG_PRESETS
+from ssl_bench.report import Verdict, greater, stat
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 17 (Fig. 3b)"
 
@@ -66,6 +67,21 @@ def _rows(preset: str) -> list[Row]:
     ]
 
 
+def claims(summary, chance) -> list[Verdict]:
+    """BYOL §5: BYOL "is much less sensitive" to the choice of augmentations: removing
+    colour, or keeping only crops, hurts SimCLR more than BYOL."""
+    out = []
+    for row, what in (("remove color (jitter and grayscale)", "removing colour"), ("crop only", "crop only")):
+        out.append(
+            greater(
+                f"{what} hurts SimCLR more than BYOL",
+                stat(summary, "byol", row, "drop", f"BYOL drop ({row})"),
+                stat(summary, "simclr", row, "drop", f"SimCLR drop ({row})"),
+            )
+        )
+    return out
+
+
 @register_ablation
 def augmentation() -> Ablation:
     return Ablation(
@@ -76,4 +92,6 @@ def augmentation() -> Ablation:
         rows=_rows,
         paper=PAPER,
         x_label="augmentation set",
+        claims=claims,
+        plot="bars_drop",
     )

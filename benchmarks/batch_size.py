@@ -11,6 +11,7 @@ Two registered variants:
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
+from ssl_bench.report import Verdict, greater, stat
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 16 (Fig. 3a)"
 PAPER_BATCHES = (4096, 2048, 1024, 512, 256, 128, 64)
@@ -48,6 +49,23 @@ def _rows(preset: str, emulate: bool) -> list[Row]:
     return rows
 
 
+def claims(summary, chance) -> list[Verdict]:
+    """BYOL §5: "the performance of SimCLR rapidly deteriorates with batch size ... BYOL
+    remains stable", so at the smallest batch both ran, BYOL's drop is the smaller one."""
+    claim = "BYOL's drop at the smallest batch is smaller than SimCLR's"
+    ran = [r for r in summary.row.unique() if stat(summary, "byol", r) or stat(summary, "simclr", r)]
+    if len(ran) < 2:
+        return [Verdict(claim, "not enough runs", "needs two batch sizes or more")]
+    smallest = min(ran, key=float)
+    return [
+        greater(
+            claim,
+            stat(summary, "byol", smallest, "drop", f"BYOL drop at {smallest}"),
+            stat(summary, "simclr", smallest, "drop", f"SimCLR drop at {smallest}"),
+        )
+    ]
+
+
 @register_ablation
 def batch_size() -> Ablation:
     return Ablation(
@@ -58,6 +76,8 @@ def batch_size() -> Ablation:
         rows=lambda preset: _rows(preset, emulate=True),
         paper=PAPER,
         x_label="batch size",
+        claims=claims,
+        plot="curve",
     )
 
 
@@ -71,4 +91,6 @@ def batch_size_true() -> Ablation:
         rows=lambda preset: _rows(preset, emulate=False),
         paper=PAPER,
         x_label="batch size",
+        claims=claims,
+        plot="curve",
     )

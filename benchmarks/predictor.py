@@ -7,6 +7,7 @@ off, target = EMA / stop-gradient of online / online, β ∈ {0, 1} at α = 0.1,
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
+from ssl_bench.report import Verdict, collapsed, greater, stat
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Tables 5b, 18 and 19"
 _TARGETS = {"ema": "EMA target", "stopgrad": "stop-grad online", "online": "online"}
@@ -88,6 +89,34 @@ PAPER = tuple(
 )
 
 
+def claims(summary, chance) -> list[Verdict]:
+    """BYOL §5 / Table 5b: without negatives (β = 0), only predictor + EMA target avoids
+    collapse; and BYOL (β = 0) matches or beats SimCLR."""
+    checks = [
+        collapsed(summary, "byol", _label(p, t, 0.0), chance)
+        for (p, t, b) in GRID
+        if b == 0.0 and not (p and t == "ema")
+    ]
+    known = [c for c, _ in checks if c is not None]
+    outcome = "not enough runs" if len(known) < len(checks) else ("holds" if all(known) else "does not hold")
+    out = [
+        Verdict(
+            "every beta = 0 variant without both predictor and EMA target collapses",
+            outcome,
+            "; ".join(text for _, text in checks),
+        )
+    ]
+    out.append(
+        greater(
+            "BYOL (beta = 0) matches or beats SimCLR",
+            stat(summary, "byol", _label(True, "ema", 0.0), label="BYOL"),
+            stat(summary, "byol", _label(False, "online", 1.0), label="SimCLR point"),
+            ties_hold=True,
+        )
+    )
+    return out
+
+
 @register_ablation
 def predictor() -> Ablation:
     return Ablation(
@@ -98,4 +127,5 @@ def predictor() -> Ablation:
         rows=_rows,
         paper=PAPER,
         x_label="method-space point",
+        claims=claims,
     )

@@ -135,6 +135,24 @@ def _parser() -> argparse.ArgumentParser:
     st.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     st.add_argument("--out", default="runs")
 
+    rp = sub.add_parser(
+        "report",
+        help="tables, plots and verdicts of an ablation beside the paper's numbers",
+        description="Reads the records of an ablation grid (same selection options as run/status) "
+        "and writes <out>/<ablation>/<ablation>.{md,csv,tex,png,svg}; prints the table and the "
+        "verdicts on the paper's claims.",
+    )
+    rp.add_argument("--ablation", required=True, help="ablation name, or all")
+    rp.add_argument("--method", default=None)
+    rp.add_argument("--preset", default=None)
+    rp.add_argument("--seeds", default=None)
+    rp.add_argument("--epochs", type=int, default=None)
+    rp.add_argument("--row", dest="rows", action="append", default=None, metavar="LABEL")
+    rp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    rp.add_argument("--runs", default="runs", help="where the run records are (run's --out; default runs)")
+    rp.add_argument("--out", default="reports", help="where to write tables and plots (default reports)")
+    rp.add_argument("--format", default="md,csv,tex,png,svg", help="comma-separated: md, csv, tex, png, svg")
+
     dl = sub.add_parser("download", help="fetch a dataset with torchvision (needs network; loading never downloads)")
     dl.add_argument("dataset", help="fashion-mnist, cifar10, cifar100 or stl10")
     dl.add_argument("--data-dir", required=True, help="where to put it; pass the same --data-dir to run")
@@ -354,6 +372,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from ssl_bench.ablation import list_ablations
+    from ssl_bench.records import read_record
+    from ssl_bench.report import Entry, build_report, to_markdown, write_report
+    from ssl_bench.sweep import run_dir
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("md", "csv", "tex", "png", "svg")]
+    if bad or not formats:
+        raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
+    names = list_ablations() if args.ablation == "all" else [args.ablation]
+    for name in names:
+        args.ablation = name
+        ablation, preset, points = _grid(args)
+        entries = [Entry(p.labels, read_record(run_dir(Path(args.runs), p) / "record.json")) for p in points]
+        if args.ablation and len(names) > 1 and not any(e.record for e in entries):
+            print(f"{name}: no records under {Path(args.runs) / name}; skipped")
+            continue
+        rep = build_report(ablation, entries)
+        written = write_report(rep, args.out, formats)
+        print(f"## {name}: {ablation.title}\nours: {rep.scale}; {rep.cost}\n")
+        print(to_markdown(rep.table))
+        print()
+        for v in rep.verdicts:
+            print(v.line().replace("**", ""))
+        print("\nwrote " + ", ".join(str(w) for w in written) + "\n")
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from ssl_bench.data import download
 
@@ -404,7 +451,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "list": cmd_list, "download": cmd_download, "status": cmd_status}[args.command](args)
+        return {"run": cmd_run, "list": cmd_list, "download": cmd_download, "status": cmd_status, "report": cmd_report}[
+            args.command
+        ](args)
     except (BadInput, DatasetError, SpecError, UnknownNameError) as err:
         print(f"ssl-bench: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

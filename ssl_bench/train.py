@@ -192,6 +192,7 @@ def run(cfg: RunConfig, env: RunEnv) -> dict:
             "ssl_images": len(data.ssl_images),
             "train_images": len(data.train_images),
             "test_images": len(data.test_images),
+            "num_classes": data.num_classes,
         },
         "provenance": provenance(),
     }

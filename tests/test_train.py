@@ -100,3 +100,14 @@ def test_gradient_accumulation_runs_and_updates_target_once_per_update(tmp_path)
 def test_other_methods_run_end_to_end(tmp_path, method):
     rec = run(smoke(method, **{"train.epochs": 1, "eval.linear_probe": False}), RunEnv(out_dir=tmp_path, **QUIET))
     assert rec["status"] == "done" and 0 <= rec["metrics"]["knn_top1"] <= 1
+
+
+def test_records_are_readable_by_others_like_any_file(uninterrupted):
+    import os
+    import stat
+
+    cfg, out, _ = uninterrupted
+    mode = stat.S_IMODE(os.stat(out / run_id(cfg) / RECORD_NAME).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

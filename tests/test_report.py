@@ -1,0 +1,112 @@
+"""The report is a pure function of the records: a golden table from hand-made fixture
+records, verdicts computed from the numbers, and plots that contain every series.
+
+Regenerate the golden file after an intended change of the table's format with:
+    SSL_BENCH_REGEN_GOLDEN=1 pytest tests/test_report.py
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ssl_bench.ablation import get_ablation
+from ssl_bench.report import Entry, Stat, build_report, greater, write_report
+
+FIXTURES = Path(__file__).parent / "fixtures" / "report"
+
+
+def tau_report():
+    entries = [Entry(e["labels"], e["record"]) for e in json.loads((FIXTURES / "tau_entries.json").read_text())]
+    return build_report(get_ablation("tau"), entries)
+
+
+def test_golden_tau_table():
+    rep = tau_report()
+    got = rep.markdown(image="tau.png")
+    golden = FIXTURES / "tau_expected.md"
+    if os.environ.get("SSL_BENCH_REGEN_GOLDEN"):
+        golden.write_text(got)
+    assert got == golden.read_text()
+
+
+def test_missing_and_failed_runs_never_become_numbers():
+    rep = tau_report()
+    rows = rep.table.set_index("tau_base")
+    assert rows.loc["0.9", "top-1"] == "79.0 (1) (+1 failed, 0 missing)"
+    assert rows.loc["0.999", "top-1"] == "78.0 (1) (+0 failed, 1 missing)"
+    assert rows.loc["0.99", "top-1"] == "80.5 ± 0.7 (2)"
+    assert rows.loc["0.99", "paper"] == "72.5" and rows.loc["1 (constant random target)", "paper"] == "18.8 ± 0.7"
+
+
+def test_verdicts_come_from_the_numbers():
+    verdicts = {v.claim: v for v in tau_report().verdicts}
+    collapse = verdicts["tau = 0 collapses (top-1 near chance, embedding std near 0)"]
+    assert collapse.outcome == "holds" and "top-1 10.2 (chance 10)" in collapse.numbers
+    far = verdicts["tau = 1 is far (>= 5 points) below tau = 0.99"]
+    assert far.outcome == "holds" and "tau 0.99 80.5 (n=2) vs tau 1 70.5 (n=2)" in far.numbers
+    above = verdicts["tau = 1 is above the random-init encoder"]
+    assert above.outcome == "holds"
+
+
+def test_greater_needs_seeds_and_respects_noise():
+    one = greater("c", Stat("a", 2.0, float("nan"), 1), Stat("b", 1.0, float("nan"), 1))
+    assert one.outcome.startswith("not enough runs")
+    noisy = greater("c", Stat("a", 2.0, 3.0, 3), Stat("b", 1.0, 3.0, 3))
+    assert noisy.outcome == "within noise: cannot tell"
+    clear = greater("c", Stat("a", 5.0, 0.1, 3), Stat("b", 1.0, 0.1, 3))
+    assert clear.outcome == "holds"
+    worse = greater("c", Stat("a", 1.0, 0.1, 3), Stat("b", 5.0, 0.1, 3))
+    assert worse.outcome == "does not hold"
+    assert greater("c", None, Stat("b", 1, 0, 3)).outcome == "not enough runs"
+
+
+def test_cost_and_scale_are_stated():
+    rep = tau_report()
+    assert rep.scale == "preset cpu; dataset fashion-mnist; backbone convnet; epochs 6"
+    assert rep.cost.startswith("cost: 0.27 CPU-hours for 8 runs on test cpu (2 cores)")
+
+
+@pytest.mark.parametrize("name", ["tau", "batch_size", "augmentation", "predictor"])
+def test_every_format_is_written_and_plots_hold_every_series(tmp_path, name):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ablation = get_ablation(name)
+    from ssl_bench.ablation import expand
+
+    points = expand(ablation, preset="smoke")
+    records = {}
+    for k in range(len(points)):  # synthetic records for every point but the last (missing)
+        if k == len(points) - 1:
+            continue
+        records[k] = {
+            "status": "done",
+            "config": {
+                "preset": "smoke",
+                "backbone": "convnet",
+                "data": {"dataset": "fashion-mnist"},
+                "train": {"epochs": 1},
+            },
+            "data": {"num_classes": 10},
+            "metrics": {"linear_top1": 0.5 + k / 1000, "knn_top1": 0.4, "z_std": 0.05, "z_std_ideal": 0.06},
+            "random_init": {"linear_top1": 0.3, "knn_top1": 0.3},
+            "cost": {"train_wall_s": 1, "eval_wall_s": 1, "images_per_s": 100, "device": "cpu", "device_name": "cpu"},
+        }
+    rep = build_report(ablation, [Entry(p.labels, records.get(k)) for k, p in enumerate(points)])
+    written = write_report(rep, tmp_path, ["md", "csv", "tex", "png", "svg"])
+    assert {w.suffix for w in written} == {".md", ".csv", ".tex", ".png", ".svg"}
+    assert all(w.stat().st_size > 200 for w in written)
+    fig = rep.figure()
+    labels = [t.get_text() for ax in fig.axes for t in (ax.get_legend().get_texts() if ax.get_legend() else [])]
+    for method in {p.method for p in points}:
+        assert any(label.startswith(method) for label in labels), (method, labels)
+    if ablation.plot == "curve":
+        assert any("paper" in label for label in labels) and any("ours" in label for label in labels)
+    else:
+        titles = [ax.get_title() for ax in fig.axes]
+        assert any(t.startswith("paper") for t in titles) and any(t.startswith("ours") for t in titles)
+    assert "missing" in (tmp_path / name / f"{name}.md").read_text()
+    tex = (tmp_path / name / f"{name}.tex").read_text()
+    assert tex.startswith("\\begin{table}") and "\\pm" in tex or "\\bottomrule" in tex
