@@ -26,6 +26,23 @@ class BadInput(Exception):
     pass
 
 
+def _add_grid_selection(p: argparse.ArgumentParser) -> None:
+    """The options that pick an ablation grid; status and report take the ones run took."""
+    p.add_argument("--method", default=None, help="comma-separated methods (default: the ablation's)")
+    p.add_argument("--preset", default=None, help="scale preset the grid ran at (default cpu)")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the ablation's)")
+    p.add_argument("--row", dest="rows", action="append", default=None, metavar="LABEL", help="only this row")
+    p.add_argument("--epochs", type=int, default=None, help="the --epochs the grid ran with, if any")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the --set overrides the grid ran with",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="ssl-bench",
@@ -126,14 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     st = sub.add_parser("status", help="what an ablation grid has: done, running, failed (with reason), missing")
-    st.add_argument("--ablation", required=True)
-    st.add_argument("--method", default=None)
-    st.add_argument("--preset", default=None)
-    st.add_argument("--seeds", default=None)
-    st.add_argument("--row", dest="rows", action="append", default=None, metavar="LABEL")
-    st.add_argument("--epochs", type=int, default=None)
-    st.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    st.add_argument("--out", default="runs")
+    st.add_argument("--ablation", required=True, help="ablation name (see: ssl-bench list ablations)")
+    _add_grid_selection(st)
+    st.add_argument("--out", default="runs", help="where the run records are (run's --out; default runs)")
 
     rp = sub.add_parser(
         "report",
@@ -143,12 +155,7 @@ def _parser() -> argparse.ArgumentParser:
         "verdicts on the paper's claims.",
     )
     rp.add_argument("--ablation", required=True, help="ablation name, or all")
-    rp.add_argument("--method", default=None)
-    rp.add_argument("--preset", default=None)
-    rp.add_argument("--seeds", default=None)
-    rp.add_argument("--epochs", type=int, default=None)
-    rp.add_argument("--row", dest="rows", action="append", default=None, metavar="LABEL")
-    rp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _add_grid_selection(rp)
     rp.add_argument("--runs", default="runs", help="where the run records are (run's --out; default runs)")
     rp.add_argument("--out", default="reports", help="where to write tables and plots (default reports)")
     rp.add_argument("--format", default="md,csv,tex,png,svg", help="comma-separated: md, csv, tex, png, svg")

@@ -220,27 +220,21 @@ def launch_slurm(points: Sequence[Point], task: RunTask, options: SlurmOptions, 
     name = f"ssl-bench-{points[0].ablation}" if points else "ssl-bench"
     params: dict = {"timeout_min": options.time_min, "name": name}
     if cluster == "slurm":
-        params.update(slurm_array_parallelism=options.array_parallelism)
-        if options.gpus_per_run:
-            params["gpus_per_node"] = options.gpus_per_run
-        if options.cpus_per_run:
-            params["cpus_per_task"] = options.cpus_per_run
-        if options.mem_gb:
-            params["mem_gb"] = options.mem_gb
-        if options.partition:
-            params["slurm_partition"] = options.partition
-        if options.account:
-            params["slurm_account"] = options.account
-        if options.qos:
-            params["slurm_qos"] = options.qos
-        if options.sbatch:
-            params["slurm_additional_parameters"] = dict(options.sbatch)
+        # Only what the user set reaches sbatch: an option a cluster lacks (a GPU gres on a
+        # CPU partition, say) makes sbatch reject the whole array.
+        given = {
+            "slurm_array_parallelism": options.array_parallelism,
+            "gpus_per_node": options.gpus_per_run,
+            "cpus_per_task": options.cpus_per_run,
+            "mem_gb": options.mem_gb,
+            "slurm_partition": options.partition,
+            "slurm_account": options.account,
+            "slurm_qos": options.qos,
+            "slurm_additional_parameters": dict(options.sbatch),
+        }
+        params.update({k: v for k, v in given.items() if v})
     executor.update_parameters(**params)
     return executor.map_array(task, list(points))
-
-
-def describe_host() -> str:
-    return f"{socket.gethostname()} ({os.cpu_count()} cores)"
 
 
 def dump_grid(statuses: Sequence[PointStatus]) -> str:

@@ -125,47 +125,24 @@ def test_status_command(uninterrupted_sweep, capsys):
     assert "5 runs: 5 done" in out and "stopgrad" not in out and "0 (stop-gradient of online)" in out
 
 
+DIVERGING = [
+    "--set",
+    "method.optim.name=sgd",
+    "--set",
+    "method.optim.base_lr=1e30",
+    "--set",
+    "method.optim.warmup_epochs=0",
+]
+
+
 def test_failed_point_is_reported_with_reason_and_relaunched(tmp_path, capsys):
-    argv = [
-        "run",
-        "--ablation",
-        "tau",
-        "--preset",
-        "smoke",
-        "--out",
-        str(tmp_path),
-        "--set",
-        "method.optim.name=sgd",
-        "--set",
-        "method.optim.base_lr=1e30",
-        "--set",
-        "method.optim.warmup_epochs=0",
-    ]
-    assert main(argv) == 1
+    grid = ["--ablation", "tau", "--preset", "smoke", "--out", str(tmp_path), *DIVERGING]
+    assert main(["run", *grid]) == 1
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "status",
-                "--ablation",
-                "tau",
-                "--preset",
-                "smoke",
-                "--out",
-                str(tmp_path),
-                "--set",
-                "method.optim.name=sgd",
-                "--set",
-                "method.optim.base_lr=1e30",
-                "--set",
-                "method.optim.warmup_epochs=0",
-            ]
-        )
-        == 0
-    )
+    assert main(["status", *grid]) == 0
     out = capsys.readouterr().out
     assert "failed" in out and "non-finite loss" in out
-    assert main([*argv, "--dry-run"]) == 0
+    assert main(["run", *grid, "--dry-run"]) == 0
     assert "would launch" in capsys.readouterr().out
 
 
@@ -193,3 +170,28 @@ def test_sweep_killed_with_sigkill_completes_on_rerun_with_identical_metrics(uni
     assert metrics_by_row(tmp_path) == metrics_by_row(uninterrupted_sweep)
     resumed = [json.loads(p.read_text())["resumes"] for p in Path(tmp_path, "tau").glob(f"*/{RECORD_NAME}")]
     assert any(resumed), "the run killed midway should have resumed from its checkpoint"
+
+
+def test_debug_launcher_runs_through_submitit_in_process(tmp_path, capsys):
+    argv = [
+        "run",
+        "--ablation",
+        "tau",
+        "--preset",
+        "smoke",
+        "--row",
+        "0.99",
+        "--launcher",
+        "debug",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    assert "tau: 1 done" in capsys.readouterr().out
+    (rec,) = [json.loads(p.read_text()) for p in Path(tmp_path, "tau").glob(f"*/{RECORD_NAME}")]
+    assert rec["status"] == "done" and rec["labels"]["row"] == "0.99"
+
+
+def test_unknown_row_lists_the_rows(capsys):
+    assert main(["run", "--ablation", "tau", "--row", "0.5", "--dry-run"]) == 2
+    assert "ablation tau has no row '0.5'; rows: 0.99; 1 (constant random target)" in capsys.readouterr().err
