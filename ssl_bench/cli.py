@@ -338,7 +338,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     task = RunTask(str(args.out), args.data_dir, args.device, args.checkpoint_every)
     if args.launcher == "local":
-        results = launch_local(todo, task, jobs=args.jobs)
+        results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))
         failed = [r for r in results if r["status"] != "done"]
         print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
         for r in failed:

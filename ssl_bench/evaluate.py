@@ -83,12 +83,16 @@ def linear_probe(
     xte = test_features.double().cpu().numpy()
     ytr = train_labels.cpu().numpy()
     yte = test_labels.cpu().numpy()
-    scaler = StandardScaler().fit(xtr)
-    clf = LogisticRegression(max_iter=max_iter, C=1.0)
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: with several, the order of floating-point reductions follows the
+    # machine's load, and the same features gave top-1 one test image apart across runs.
+    with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        scaler = StandardScaler().fit(xtr)
+        clf = LogisticRegression(max_iter=max_iter, C=1.0)
         clf.fit(scaler.transform(xtr), ytr)
-    proba = clf.predict_proba(scaler.transform(xte))
+        proba = clf.predict_proba(scaler.transform(xte))
     top = np.argsort(-proba, axis=1)
     classes = clf.classes_
     top1 = float((classes[top[:, 0]] == yte).mean())
