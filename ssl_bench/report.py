@@ -485,6 +485,8 @@ class Report:
             f"against each method's first row, per seed; kNN is weighted kNN top-1; z std is the per-dimension std of "
             f"ℓ2-normalised projections (≈ 1/√d when spread out, → 0 when collapsed). {self.cost}.",
             "",
+            self.random_init_line(),
+            "",
             f"Paper: {a.source}; ImageNet, ResNet-50, 300 epochs, linear top-1 (%) (± is half the spread over 3 "
             "seeds, where printed).",
             "",
@@ -497,6 +499,17 @@ class Report:
         if image:
             lines += ["", f"![{a.name}]({image})"]
         return "\n".join(lines) + "\n"
+
+    def random_init_line(self) -> str:
+        """What training added: the same architectures, randomly initialised, scored alike."""
+        done = self.records[self.records.status == "done"]
+        if done.empty:
+            return "Random-init encoder: no finished runs."
+        lin, knn = done.random_linear_top1, done.random_knn_top1
+        return (
+            f"Random-init encoder of the same architecture (every run scores one): linear top-1 "
+            f"{lin.min():.1f}–{lin.max():.1f}, kNN {knn.min():.1f}–{knn.max():.1f}."
+        )
 
     def csv_frame(self) -> pd.DataFrame:
         """Numbers, not strings: our summary joined with the paper's values."""
