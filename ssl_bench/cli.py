@@ -389,15 +389,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     bad = [f for f in formats if f not in ("md", "csv", "tex", "png", "svg")]
     if bad or not formats:
         raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
-    names = list_ablations() if args.ablation == "all" else [args.ablation]
+    write_index = args.ablation == "all"
+    names = list_ablations() if write_index else [args.ablation]
+    done_reports = []
     for name in names:
         args.ablation = name
         ablation, preset, points = _grid(args)
         entries = [Entry(p.labels, read_record(run_dir(Path(args.runs), p) / "record.json")) for p in points]
-        if args.ablation and len(names) > 1 and not any(e.record for e in entries):
+        if len(names) > 1 and not any(e.record for e in entries):
             print(f"{name}: no records under {Path(args.runs) / name}; skipped")
             continue
         rep = build_report(ablation, entries)
+        done_reports.append((rep, preset))
         written = write_report(rep, args.out, formats)
         print(f"## {name}: {ablation.title}\nours: {rep.scale}; {rep.cost}\n")
         print(to_markdown(rep.table))
@@ -405,7 +408,27 @@ def cmd_report(args: argparse.Namespace) -> int:
         for v in rep.verdicts:
             print(v.line().replace("**", ""))
         print("\nwrote " + ", ".join(str(w) for w in written) + "\n")
+    if write_index:
+        _write_index(args, done_reports)
     return 0
+
+
+def _write_index(args: argparse.Namespace, reports: list) -> None:
+    """With --ablation all: <out>/README.md embedding every table, plus the single-run
+    records found in <out>/cpu-default/."""
+    import json
+
+    from ssl_bench.records import atomic_write
+    from ssl_bench.report import index_markdown
+
+    singles = []
+    for path in sorted(Path(args.out, "cpu-default").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("status") == "done":
+            singles.append((rec, path.name))
+    text = index_markdown(reports, singles, args.runs, args.out)
+    atomic_write(Path(args.out) / "README.md", lambda f: f.write(text))
+    print(f"wrote {Path(args.out) / 'README.md'}")
 
 
 def cmd_download(args: argparse.Namespace) -> int:

@@ -110,3 +110,22 @@ def test_every_format_is_written_and_plots_hold_every_series(tmp_path, name):
     assert "missing" in (tmp_path / name / f"{name}.md").read_text()
     tex = (tmp_path / name / f"{name}.tex").read_text()
     assert tex.startswith("\\begin{table}") and "\\pm" in tex or "\\bottomrule" in tex
+
+
+def test_index_embeds_tables_links_plots_and_gives_commands():
+    from ssl_bench.report import index_markdown
+
+    rep = tau_report()
+    single = {
+        "config": {"method_name": "byol", "seed": 0},
+        "metrics": {"knn_top1": 0.775, "linear_top1": 0.864},
+        "random_init": {"knn_top1": 0.742, "linear_top1": 0.832},
+        "cost": {"train_wall_s": 258.0, "images_per_s": 770.0, "device_name": "test cpu (2 cores)"},
+    }
+    text = index_markdown([(rep, "cpu")], [(single, "byol-seed0.json")], "results/records", "results")
+    assert "| byol | 0 | 77.5 | 74.2 | +3.3 | 86.4 | 83.2 | 4.3 min | 770 |" in text
+    assert (
+        "## tau: Target network decay rate tau_base\n\nReproduce: `ssl-bench run --method byol --ablation tau" in text
+    )
+    assert "![tau](tau/tau.png)" in text and "| 0.99 | 80.5 ± 0.7 (2) |" in text
+    assert "Machines: test cpu (2 cores)." in text
