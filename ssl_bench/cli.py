@@ -336,6 +336,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not todo:
         print("nothing to launch: every run is done or running")
         return 0
+    wide = max(p.config.train.devices for p in todo)
+    if args.launcher == "slurm" and args.gpus_per_run and wide > args.gpus_per_run:
+        raise BadInput(f"--gpus-per-run {args.gpus_per_run} is fewer than train.devices={wide} of the grid")
     task = RunTask(str(args.out), args.data_dir, args.device, args.checkpoint_every)
     if args.launcher == "local":
         results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))

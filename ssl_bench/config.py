@@ -41,6 +41,10 @@ class TrainConfig:
     accumulate: int = 1
     precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 on the CPU
     channels_last: bool = False
+    # Processes (one per GPU) for one run, with DistributedDataParallel. batch_size stays
+    # the global batch (and sets the lr); each process takes batch_size / devices.
+    devices: int = 1
+    sync_bn: bool = False  # BatchNorm statistics over the global batch rather than each device's
 
 
 @dataclass(frozen=True)
@@ -187,10 +191,17 @@ def validate_run(cfg: RunConfig) -> None:
         raise SpecError(f"train.epochs={t.epochs} must be >= 1")
     if t.accumulate < 1 or t.batch_size % t.accumulate:
         raise SpecError(f"train.accumulate={t.accumulate} must be >= 1 and divide train.batch_size={t.batch_size}")
-    micro = t.batch_size // t.accumulate
+    if t.devices < 1 or t.batch_size % (t.accumulate * t.devices):
+        raise SpecError(
+            f"train.devices={t.devices} must be >= 1, and devices × accumulate must divide "
+            f"train.batch_size={t.batch_size}"
+        )
+    micro = t.batch_size // (t.accumulate * t.devices)
     if micro < 2:
         # BatchNorm in training mode and the contrastive term both need two images.
-        raise SpecError(f"batch size per step {micro} must be >= 2 (train.batch_size / train.accumulate)")
+        raise SpecError(
+            f"batch size per step {micro} must be >= 2 (train.batch_size / train.accumulate / train.devices)"
+        )
     if t.precision not in PRECISIONS:
         raise SpecError(f"train.precision={t.precision!r} is not one of: {', '.join(PRECISIONS)}")
     if cfg.data.image_size is not None and cfg.data.image_size < MIN_IMAGE_SIZE:

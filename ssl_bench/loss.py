@@ -38,26 +38,31 @@ def info_nce_direction(
     *,
     beta: float,
     temperature: float,
+    offset: int = 0,
 ) -> torch.Tensor:
     """−J for one direction.
 
     online:       φ(vᵢ), shape [B, d]
-    target_same:  ψ(vⱼ), the target of the SAME view, [B, d] (negatives j ≠ i)
-    target_other: ψ(v′ⱼ), the target of the OTHER view, [B, d] (positive j = i, negatives j ≠ i)
+    target_same:  ψ(vⱼ), the target of the SAME view, [N, d] (negatives j ≠ i)
+    target_other: ψ(v′ⱼ), the target of the OTHER view, [N, d] (positive j = i, negatives j ≠ i)
+    offset:       row of image 0's targets. N = B and offset = 0 in one process; with
+                  several, the targets are gathered from every rank (N = world × B) and
+                  this rank's images start at row `offset`.
     """
     o = F.normalize(_at_least_fp32(online), dim=1)
     t_other = F.normalize(_at_least_fp32(target_other), dim=1)
-    loss = -2.0 * (o * t_other).sum(dim=1).mean()
+    b = o.shape[0]
+    loss = -2.0 * (o * t_other[offset : offset + b]).sum(dim=1).mean()
     if beta == 0:
         return loss
     t_same = F.normalize(_at_least_fp32(target_same), dim=1)
-    b = o.shape[0]
-    if b < 2:
+    if t_same.shape[0] < 2:
         raise ValueError("the contrastive term (beta > 0) needs a batch of at least 2")
-    logits_other = o @ t_other.T / temperature  # [B, B], positives on the diagonal
-    logits_same = o @ t_same.T / temperature  # [B, B], the diagonal S(vᵢ, vᵢ) is excluded
-    eye = torch.eye(b, dtype=torch.bool, device=o.device)
-    logits_same = logits_same.masked_fill(eye, float("-inf"))
+    logits_other = o @ t_other.T / temperature  # [B, N], positives at (i, offset + i)
+    logits_same = o @ t_same.T / temperature  # [B, N], S(vᵢ, vᵢ) at (i, offset + i) is excluded
+    own = torch.zeros_like(logits_same, dtype=torch.bool)
+    own[torch.arange(b, device=o.device), offset + torch.arange(b, device=o.device)] = True
+    logits_same = logits_same.masked_fill(own, float("-inf"))
     log_denominator = torch.logsumexp(torch.cat([logits_same, logits_other], dim=1), dim=1)
     return loss + beta * 2.0 * temperature * log_denominator.mean()
 
@@ -70,6 +75,7 @@ def beta_info_nce(
     *,
     beta: float,
     temperature: float,
+    offset: int = 0,
 ) -> torch.Tensor:
     """The symmetrised β-weighted InfoNCE of BYOL Eq. 8 (sum of both directions).
 
@@ -77,6 +83,6 @@ def beta_info_nce(
     target_k: ψ of view k (EMA target projection, detached online projection, or the
     online projection itself). See the module docstring for the loss scale.
     """
-    return info_nce_direction(online_1, target_1, target_2, beta=beta, temperature=temperature) + (
-        info_nce_direction(online_2, target_2, target_1, beta=beta, temperature=temperature)
+    return info_nce_direction(online_1, target_1, target_2, beta=beta, temperature=temperature, offset=offset) + (
+        info_nce_direction(online_2, target_2, target_1, beta=beta, temperature=temperature, offset=offset)
     )

@@ -49,8 +49,15 @@ class Siamese(nn.Module):
     def project(self, x: torch.Tensor) -> torch.Tensor:
         return self.projector(self.backbone(x))
 
-    def loss(self, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss, detached online projection of view 1 for collapse monitoring)."""
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor, gather=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss; DistributedDataParallel calls this."""
+        return self.loss(x1, x2, gather)
+
+    def loss(self, x1: torch.Tensor, x2: torch.Tensor, gather=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss, detached online projection of view 1 for collapse monitoring).
+
+        `gather(t) -> (all ranks' t, this rank's first row)` widens the contrastive
+        term's negatives to the global batch when a run spans several processes."""
         s = self.spec
         # Views go through the network separately, so BatchNorm statistics are per view
         # as in the official BYOL code.
@@ -64,7 +71,10 @@ class Siamese(nn.Module):
             t1, t2 = z1.detach(), z2.detach()
         else:  # "online": SimCLR, gradient through both branches
             t1, t2 = z1, z2
-        loss = beta_info_nce(p1, p2, t1, t2, beta=s.beta, temperature=s.temperature)
+        offset = 0
+        if gather is not None and s.beta > 0:
+            (t1, offset), (t2, _) = gather(t1), gather(t2)
+        loss = beta_info_nce(p1, p2, t1, t2, beta=s.beta, temperature=s.temperature, offset=offset)
         return loss, z1.detach()
 
     def ema_pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

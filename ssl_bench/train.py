@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ssl_bench.augment import augment
 from ssl_bench.backbones import build_backbone
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
+from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe, normalize_images
 from ssl_bench.model import Siamese
 from ssl_bench.records import RECORD_NAME, SCHEMA_VERSION, atomic_write, provenance, read_record, write_json_atomic
@@ -132,7 +134,7 @@ def _evaluate(
     return out
 
 
-def _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch: int, steps_per_epoch: int) -> None:
+def _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch: int, dist: Dist) -> None:
     """The epoch's curve point (mean loss, last lr and τ, an occasional kNN)."""
     point = {
         "epoch": epoch + 1,
@@ -143,7 +145,7 @@ def _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch: 
     if taus is not None:
         point["tau"] = float(taus[state["step"] - 1])
     every = cfg.eval.knn_every
-    if every and (epoch + 1) % every == 0 and epoch + 1 < cfg.train.epochs:
+    if every and (epoch + 1) % every == 0 and epoch + 1 < cfg.train.epochs and dist.main:
         point["knn_top1"] = _evaluate(cfg, model, data, mean, std, size, full=False)["knn_top1"]
         model.train()
     state["curves"].append(point)
@@ -154,10 +156,12 @@ def _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch: 
     )
 
 
-def run(cfg: RunConfig, env: RunEnv) -> dict:
+def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
     """Train and evaluate `cfg`; return its record. A run whose record says "done" is not
     run again. Bad input (unknown dataset, missing files) raises before anything is
-    written; a failure during training leaves a "failed" record naming the cause."""
+    written; a failure during training leaves a "failed" record naming the cause.
+    With train.devices > 1 the run starts one process per device (`dist` is set inside
+    those processes)."""
     rid = run_id(cfg)
     run_dir = Path(env.out_dir) / rid
     rec_path = run_dir / RECORD_NAME
@@ -165,8 +169,7 @@ def run(cfg: RunConfig, env: RunEnv) -> dict:
     if existing and existing.get("status") == "done":
         env.log(f"run {rid} is already done: {rec_path}")
         return existing
-
-    device = resolve_device(env.device)
+    device = resolve_device(env.device) if dist is None else torch.device(env.device)
     data = load_dataset(
         cfg.data.dataset,
         env.data_dir,
@@ -179,8 +182,12 @@ def run(cfg: RunConfig, env: RunEnv) -> dict:
             f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.ssl_images)} "
             f"training images of {cfg.data.dataset}"
         )
+    if cfg.train.devices > 1 and dist is None:
+        return _run_spawned(cfg, env)  # inputs are valid: start one process per device
+    dist = dist or SINGLE
     # Inputs are valid: from here on the run leaves a trace (config now, record at the end).
-    write_json_atomic(run_dir / "config.json", to_dict(cfg))
+    if dist.main:
+        write_json_atomic(run_dir / "config.json", to_dict(cfg))
     record = {
         "schema": SCHEMA_VERSION,
         "run_id": rid,
@@ -197,7 +204,7 @@ def run(cfg: RunConfig, env: RunEnv) -> dict:
         "provenance": provenance(),
     }
     try:
-        return _train(cfg, env, data, device, run_dir, record)
+        return _train(cfg, env, data, device, run_dir, record, dist)
     except Preempted:
         raise
     except BaseException as err:
@@ -207,11 +214,14 @@ def run(cfg: RunConfig, env: RunEnv) -> dict:
         record["finished"] = time.time()
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback_tail"] = traceback.format_exc().splitlines()[-15:]
-        write_json_atomic(rec_path, record)
+        if dist.main:
+            write_json_atomic(rec_path, record)
         raise
 
 
-def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, record: dict) -> dict:
+def _train(
+    cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, record: dict, dist: Dist
+) -> dict:
     t = cfg.train
     images = data.ssl_images.to(device)
     in_chans = images.shape[1]
@@ -231,9 +241,19 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
     model = build_model(cfg, in_chans, size).to(device)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    net: torch.nn.Module = model
+    gather = None
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        if t.sync_bn:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        gather = dist.gather_with_grad
     optimizer = build_optimizer(cfg, model)
 
     micro = t.batch_size // t.accumulate
+    per_rank = micro // dist.world
     steps_per_epoch = len(images) // t.batch_size
     total = steps_per_epoch * t.epochs
     lrs = warmup_cosine(
@@ -241,14 +261,15 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
     )
     taus = tau_cosine(cfg.method.tau_base, total) if cfg.method.target == "ema" else None
 
-    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+    # Each process draws its own augmentations (a different stream per rank).
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * dist.rank)
     state = {"step": 0, "curves": [], "wall_s": 0.0, "epoch_losses": [], "images_seen": 0, "resumes": []}
     ckpt_path = run_dir / CHECKPOINT_NAME
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        aug_gen.set_state(ckpt["aug_gen"].cpu())
+        aug_gen.set_state(ckpt["aug_gen"][dist.rank].cpu())
         state = ckpt["state"]
         state["resumes"].append(
             {"step": state["step"], "time": time.time(), "slurm_restart_count": os.environ.get("SLURM_RESTART_COUNT")}
@@ -256,16 +277,21 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
         env.log(f"resuming run {record['run_id']} from step {state['step']}/{total}")
 
     def save_checkpoint() -> None:
+        generators = dist.gather_objects(aug_gen.get_state())  # every rank takes part
+        if not dist.main:
+            return
         blob = {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
-            "aug_gen": aug_gen.get_state(),
+            "aug_gen": generators,
             "state": state,
         }
         atomic_write(ckpt_path, lambda f: torch.save(blob, f), mode="wb")
         heartbeat()
 
     def heartbeat() -> None:
+        if not dist.main:
+            return
         slurm = os.environ.get("SLURM_JOB_ID")
         if slurm and os.environ.get("SLURM_ARRAY_TASK_ID"):
             slurm = f"{os.environ.get('SLURM_ARRAY_JOB_ID')}_{os.environ['SLURM_ARRAY_TASK_ID']}"
@@ -306,16 +332,18 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
             group["lr"] = float(lrs[step])
         batch_loss = 0.0
         for m in range(t.accumulate):
-            idx = perm[k * t.batch_size + m * micro : k * t.batch_size + (m + 1) * micro]
-            x = images[idx]
+            start = k * t.batch_size + m * micro + dist.rank * per_rank
+            x = images[perm[start : start + per_rank]]
             v1 = normalize_images(augment(x, cfg.aug.view1, size, aug_gen), mean, std)
             v2 = normalize_images(augment(x, cfg.aug.view2, size, aug_gen), mean, std)
             if t.channels_last:
                 v1 = v1.contiguous(memory_format=torch.channels_last)
                 v2 = v2.contiguous(memory_format=torch.channels_last)
-            with _autocast(cfg, device):
-                loss, _ = model.loss(v1, v2)
-            (loss / t.accumulate).backward()
+            # Gradients are averaged across processes once per update, not per micro-batch.
+            with nullcontext() if dist.world == 1 or m == t.accumulate - 1 else net.no_sync():
+                with _autocast(cfg, device):
+                    loss, _ = net(v1, v2, gather)
+                (loss / t.accumulate).backward()
             batch_loss += loss.detach().float() / t.accumulate
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -323,7 +351,7 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
             # Once per update, also when the update accumulates micro-batches (BYOL App. F).
             ema_update(*model.ema_pairs(), float(taus[step]))
             model.sync_target_buffers()
-        loss_value = float(batch_loss)
+        loss_value = dist.mean(float(batch_loss), device)
         if not math.isfinite(loss_value):
             raise NonFiniteLoss(
                 f"non-finite loss ({loss_value}) at step {step} (epoch {epoch + 1}); "
@@ -345,9 +373,10 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
 
         checkpoint_due = time.monotonic() - last_ckpt > env.checkpoint_every_s
         if state["step"] % steps_per_epoch == 0:
-            _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch, steps_per_epoch)
+            _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch, dist)
             checkpoint_due = state["step"] < total
         stop = env.should_stop is not None and env.should_stop() and state["step"] < total
+        checkpoint_due, stop = dist.decide((checkpoint_due, stop), device)
         if checkpoint_due or stop:
             state["wall_s"] += time.monotonic() - seg_start
             seg_start = time.monotonic()
@@ -358,6 +387,9 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
             raise Preempted(f"stopped at step {state['step']}/{total}; checkpoint saved")
     progress.close()
     train_wall = state["wall_s"] + time.monotonic() - seg_start
+    if not dist.main:
+        dist.barrier()  # rank 0 evaluates and writes the record
+        return {}
 
     env.log("evaluating the trained and the random-init encoder")
     eval_start = time.monotonic()
@@ -380,6 +412,7 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
                 "images_per_s": state["images_seen"] / max(train_wall, 1e-9),
                 "steps": total,
                 "device": str(device),
+                "devices": dist.world,
                 "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
                 "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss(),
                 "threads": torch.get_num_threads(),
@@ -391,7 +424,76 @@ def _train(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, r
     write_json_atomic(rec_path, record)
     # The record is durable; only now is the training state disposable.
     (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+    dist.barrier()
     return record
+
+
+def _run_spawned(cfg: RunConfig, env: RunEnv) -> dict:
+    """One process per device; this process waits, forwards a stop request (SLURM
+    preemption) to them, and returns the record rank 0 wrote."""
+    import threading
+
+    import torch.multiprocessing as mp
+
+    from ssl_bench.distributed import free_port
+
+    world = cfg.train.devices
+    wants_cuda = env.device.startswith("cuda") or (env.device == "auto" and torch.cuda.is_available())
+    if wants_cuda and world > torch.cuda.device_count():
+        raise SpecError(f"train.devices={world} but only {torch.cuda.device_count()} CUDA devices are visible")
+    if cfg.train.sync_bn and not wants_cuda:
+        raise SpecError("train.sync_bn=true needs CUDA devices (torch's SyncBatchNorm); set it false on the CPU")
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    finished = threading.Event()
+
+    def forward_stop() -> None:
+        while not finished.wait(0.5):
+            if env.should_stop is not None and env.should_stop():
+                stop.set()
+
+    watcher = threading.Thread(target=forward_stop, daemon=True)
+    watcher.start()
+    fields = (str(env.out_dir), env.data_dir, env.device, env.checkpoint_every_s, env.progress, env.labels)
+    try:
+        mp.start_processes(_rank_main, args=(world, cfg, fields, free_port(), stop), nprocs=world, start_method="spawn")
+    except mp.ProcessRaisedException as err:
+        text = str(err)
+        last = text.strip().splitlines()[-1]
+        if "Preempted" in last:
+            raise Preempted(last) from None
+        if "NonFiniteLoss" in last:
+            raise NonFiniteLoss(last.split(": ", 1)[-1]) from None
+        raise RuntimeError(f"a rank of the run failed: {last}") from None
+    finally:
+        finished.set()
+    rec = read_record(Path(env.out_dir) / run_id(cfg) / RECORD_NAME)
+    if rec is None:
+        raise RuntimeError("the ranks exited without a record")
+    return rec
+
+
+def _rank_main(rank: int, world: int, cfg: RunConfig, fields: tuple, port: int, stop) -> None:
+    from ssl_bench import distributed
+
+    out_dir, data_dir, device_name, checkpoint_every_s, progress, labels = fields
+    device = distributed.rank_device(device_name, rank)
+    dist = distributed.init(rank, world, port, device)
+    env = RunEnv(
+        out_dir=Path(out_dir),
+        data_dir=data_dir,
+        device=str(device),
+        checkpoint_every_s=checkpoint_every_s,
+        progress=progress if rank == 0 else False,
+        should_stop=stop.is_set,
+        labels=labels,
+    )
+    if rank:
+        env.log = lambda msg: None
+    try:
+        run(cfg, env, dist)
+    finally:
+        distributed.shutdown()
 
 
 def _cpu_name() -> str:

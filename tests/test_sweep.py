@@ -195,3 +195,30 @@ def test_debug_launcher_runs_through_submitit_in_process(tmp_path, capsys):
 def test_unknown_row_lists_the_rows(capsys):
     assert main(["run", "--ablation", "tau", "--row", "0.5", "--dry-run"]) == 2
     assert "ablation tau has no row '0.5'; rows: 0.99; 1 (constant random target)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["batch_size", "batch_size_true", "augmentation", "predictor"])
+def test_every_ablation_runs_end_to_end_at_the_smoke_preset(name, tmp_path, capsys):
+    """The whole grid (tau runs in the tests above), a record per point, and a report."""
+    assert main(["run", "--ablation", name, "--preset", "smoke", "--out", str(tmp_path / "runs")]) == 0
+    points = expand(get_ablation(name), preset="smoke")
+    assert summarize(grid_status(tmp_path / "runs", points)) == f"{len(points)} done"
+    assert (
+        main(
+            [
+                "report",
+                "--ablation",
+                name,
+                "--preset",
+                "smoke",
+                "--runs",
+                str(tmp_path / "runs"),
+                "--out",
+                str(tmp_path / "reports"),
+                "--format",
+                "md",
+            ]
+        )
+        == 0
+    )
+    assert "Claims of the paper" in (tmp_path / "reports" / name / f"{name}.md").read_text()
