@@ -20,6 +20,9 @@ from ssl_bench.registry import Registry, get_method, list_methods
 from ssl_bench.spec import MLP, MethodSpec, Optim, SpecError, validate_method
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# A field added after records exist is marked so: at its default it stays out of the run
+# id, so existing records keep their ids (the default reproduces the old behaviour).
+ADDED_LATER = {"omit_from_id_at_default": True}
 MIN_IMAGE_SIZE = 8  # below this a 0.08-area crop is under 3 pixels and blur padding breaks
 
 
@@ -43,8 +46,9 @@ class TrainConfig:
     channels_last: bool = False
     # Processes (one per GPU) for one run, with DistributedDataParallel. batch_size stays
     # the global batch (and sets the lr); each process takes batch_size / devices.
-    devices: int = 1
-    sync_bn: bool = False  # BatchNorm statistics over the global batch rather than each device's
+    devices: int = field(default=1, metadata=ADDED_LATER)
+    # BatchNorm statistics over the global batch rather than each device's.
+    sync_bn: bool = field(default=False, metadata=ADDED_LATER)
 
 
 @dataclass(frozen=True)
@@ -72,9 +76,27 @@ def to_dict(cfg: Any) -> dict:
     return dataclasses.asdict(cfg)
 
 
+def _identity(obj: Any) -> Any:
+    """The config as canonical JSON-able data: equal configs give equal ids, so 1 and 1.0
+    (a preset's int, a parsed float) hash alike."""
+    if isinstance(obj, float) and obj.is_integer():
+        return int(obj)
+    if isinstance(obj, (list, tuple)):
+        return [_identity(v) for v in obj]
+    if not dataclasses.is_dataclass(obj):
+        return obj
+    out = {}
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.metadata.get("omit_from_id_at_default") and value == f.default:
+            continue
+        out[f.name] = _identity(value)
+    return out
+
+
 def run_id(cfg: RunConfig) -> str:
     """Stable id: a hash of the canonical JSON of the whole config (no paths in it)."""
-    blob = json.dumps(to_dict(cfg), sort_keys=True, separators=(",", ":"))
+    blob = json.dumps(_identity(cfg), sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 

@@ -68,3 +68,25 @@ def test_presets_scale_each_methods_own_widths():
     assert simsiam.projector == MLP((1024, 1024), 1024, bn_out=True) and simsiam.predictor == MLP((512,), 1024)
     byol = build_config("byol", preset="cpu").method
     assert byol.projector == MLP((1024,), 256) and byol.tau_base == 0.99
+
+
+def test_committed_records_keep_their_run_ids():
+    """A config field added later must not orphan existing records: their stored configs
+    must still hash to their ids (mark such a field ADDED_LATER)."""
+    import json
+    from pathlib import Path
+
+    from ssl_bench.config import RunConfig, _coerce
+
+    records = list((Path(__file__).parent.parent / "results").rglob("*.json"))
+    records = [r for r in records if json.loads(r.read_text()).get("status") == "done"]
+    assert records, "results/ should hold committed run records"
+    for path in records:
+        rec = json.loads(path.read_text())
+        assert run_id(_coerce(rec["config"], RunConfig, "config")) == rec["run_id"], path
+
+
+def test_added_later_fields_stay_out_of_the_id_at_their_default():
+    cfg = build_config("byol", preset="smoke")
+    assert run_id(apply_overrides(cfg, {"train.devices": 1})) == run_id(cfg)
+    assert run_id(apply_overrides(cfg, {"train.devices": 2})) != run_id(cfg)
