@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
         "command resumes from the last checkpoint, or does nothing if the run is done.",
     )
     r.add_argument(
-        "--method", default="byol", help="method name, or a comma-separated list (see: ssl-bench list methods)"
+        "--method",
+        default=None,
+        help="method name, or a comma-separated list (see: ssl-bench list methods); default byol for one run, "
+        "the paper's methods for an ablation",
     )
     r.add_argument(
         "--preset",
