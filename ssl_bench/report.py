@@ -392,7 +392,10 @@ def plot_drop_curve(
                 label=f"{method}, ours ({scale})",
             )
     ax.set_xscale("log", base=2)
+    xs = sorted({float(r) for r in paper[paper.method.isin(methods)].row} | {float(r) for r in summary.row})
+    ax.set_xticks(xs)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{int(v)}"))
+    ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.axhline(0, color="0.8", lw=0.8, zorder=0)
     ax.set_xlabel(f"{x_label} (log2 scale)")
     ax.set_ylabel("decrease in linear top-1 vs baseline (percentage points)")
