@@ -163,6 +163,27 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default="reports", help="where to write tables and plots (default reports)")
     rp.add_argument("--format", default="md,csv,tex,png,svg", help="comma-separated: md, csv, tex, png, svg")
 
+    b = sub.add_parser(
+        "bench",
+        help="time the training step: images/s, step-time split, peak memory",
+        description="Steady-state throughput of one method's training step on one device, with "
+        "the step split into data+augmentation, forward+backward+optimizer and EMA (device-synced). "
+        "Writes a record under --out/bench/.",
+    )
+    b.add_argument("--method", default="byol")
+    b.add_argument("--preset", default=None)
+    b.add_argument("--dataset", default=None)
+    b.add_argument("--data-dir", default=None)
+    b.add_argument("--backbone", default=None)
+    b.add_argument("--batch-size", type=int, default=None)
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--steps", type=int, default=30, help="timed steps (default 30)")
+    b.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
+    b.add_argument("--out", default="runs")
+    b.set_defaults(epochs=None, resume=None)
+
     dl = sub.add_parser("download", help="fetch a dataset with torchvision (needs network; loading never downloads)")
     dl.add_argument("dataset", help="fashion-mnist, cifar10, cifar100 or stl10")
     dl.add_argument("--data-dir", required=True, help="where to put it; pass the same --data-dir to run")
@@ -437,6 +458,31 @@ def _write_index(args: argparse.Namespace, reports: list) -> None:
     print(f"wrote {Path(args.out) / 'README.md'}")
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import time
+
+    from ssl_bench.bench import bench
+    from ssl_bench.records import write_json_atomic
+
+    _validate_device(args.device)
+    if args.steps < 1 or args.warmup < 0:
+        raise BadInput(f"--steps {args.steps} must be >= 1 and --warmup {args.warmup} >= 0")
+    if "," in args.method:
+        raise BadInput(f"--method {args.method!r}: bench takes one method")
+    (cfg,) = _configs(args)
+    rec = bench(cfg, args.device, args.data_dir, steps=args.steps, warmup=args.warmup)
+    path = Path(args.out) / "bench" / f"{rec['run_id']}-{rec['device'].replace(':', '')}-{int(time.time())}.json"
+    write_json_atomic(path, rec)
+    ms = rec["step_ms"]
+    print(
+        f"{cfg.method_name}, {cfg.backbone}, batch {cfg.train.batch_size}, {cfg.data.dataset} on "
+        f"{rec['device_name']}: {rec['images_per_s']:.0f} images/s; step {ms['total']:.1f} ms = data+aug "
+        f"{ms['data_aug']:.1f} + forward/backward/optimizer {ms['forward_backward_optimizer']:.1f} + EMA "
+        f"{ms['ema']:.1f}; peak memory {rec['peak_memory_bytes'] / 2**20:.0f} MiB; record: {path}"
+    )
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from ssl_bench.data import download
 
@@ -487,9 +533,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "list": cmd_list, "download": cmd_download, "status": cmd_status, "report": cmd_report}[
-            args.command
-        ](args)
+        return {
+            "run": cmd_run,
+            "list": cmd_list,
+            "download": cmd_download,
+            "status": cmd_status,
+            "bench": cmd_bench,
+            "report": cmd_report,
+        }[args.command](args)
     except (BadInput, DatasetError, SpecError, UnknownNameError) as err:
         print(f"ssl-bench: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
