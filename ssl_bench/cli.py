@@ -334,7 +334,16 @@ def _grid(args: argparse.Namespace):
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ssl_bench.sweep import RunTask, SlurmOptions, dump_grid, grid_status, launch_local, launch_slurm, summarize
+    from ssl_bench.sweep import (
+        RunTask,
+        SlurmOptions,
+        adopt_finished_twins,
+        dump_grid,
+        grid_status,
+        launch_local,
+        launch_slurm,
+        summarize,
+    )
     from ssl_bench.sweep import to_launch as pending
 
     if args.jobs < 1:
@@ -349,6 +358,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sbatch.append((key.strip().lstrip("-"), value.strip()))
     ablation, preset, points = _grid(args)
     statuses = grid_status(Path(args.out), points)
+    if not args.dry_run:
+        adopted = adopt_finished_twins(Path(args.out), pending(statuses))
+        if adopted:
+            print(f"{len(adopted)} runs already done under another ablation: their records were copied")
+            statuses = grid_status(Path(args.out), points)
     todo = pending(statuses)
     print(f"{ablation.name} ({ablation.title}), preset {preset}: {len(points)} runs: {summarize(statuses)}")
     if args.dry_run:

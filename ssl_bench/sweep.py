@@ -92,6 +92,33 @@ def to_launch(statuses: Sequence[PointStatus]) -> list[Point]:
     return [s.point for s in statuses if s.state in ("missing", "failed", "interrupted")]
 
 
+def adopt_finished_twins(out_root: Path, points: Sequence[Point]) -> list[Point]:
+    """Points whose identical run (same config, same id) is already done under another
+    ablation of the same output root get a copy of that record, relabelled for this
+    grid: a baseline shared by several ablations trains once. Returns the points adopted."""
+    import json
+
+    from ssl_bench.records import write_json_atomic
+
+    adopted = []
+    for p in points:
+        target = run_dir(out_root, p) / RECORD_NAME
+        if read_record(target) is not None and read_record(target).get("status") == "done":
+            continue
+        for twin in sorted(Path(out_root).glob(f"*/{p.run_id}/{RECORD_NAME}")):
+            rec = read_record(twin)
+            if rec is None or rec.get("status") != "done" or twin == target:
+                continue
+            rec = {**rec, "labels": p.labels, "adopted_from": str(twin.parent.relative_to(out_root))}
+            config = twin.parent / "config.json"
+            if config.exists():
+                write_json_atomic(target.parent / "config.json", json.loads(config.read_text()))
+            write_json_atomic(target, rec)
+            adopted.append(p)
+            break
+    return adopted
+
+
 # ----------------------------------------------------------------------------- execution
 
 

@@ -222,3 +222,37 @@ def test_every_ablation_runs_end_to_end_at_the_smoke_preset(name, tmp_path, caps
         == 0
     )
     assert "Claims of the paper" in (tmp_path / "reports" / name / f"{name}.md").read_text()
+
+
+def test_a_run_shared_by_two_ablations_trains_once(tmp_path, capsys):
+    batch = expand(get_ablation("batch_size"), preset="smoke", methods=["byol"], rows=["32"])[0]
+    base = expand(get_ablation("augmentation"), preset="smoke", methods=["byol"], rows=["baseline"])[0]
+    assert batch.run_id == base.run_id  # the same config under two names
+    out = str(tmp_path)
+    assert (
+        main(["run", "--ablation", "batch_size", "--preset", "smoke", "--method", "byol", "--row", "32", "--out", out])
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "run",
+                "--ablation",
+                "augmentation",
+                "--preset",
+                "smoke",
+                "--method",
+                "byol",
+                "--row",
+                "baseline",
+                "--out",
+                out,
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "1 runs already done under another ablation" in printed and "nothing to launch" in printed
+    rec = json.loads((tmp_path / "augmentation" / base.run_id / RECORD_NAME).read_text())
+    assert rec["labels"]["ablation"] == "augmentation" and rec["adopted_from"] == f"batch_size/{base.run_id}"
