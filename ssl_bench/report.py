@@ -420,7 +420,7 @@ def plot_bars(
     (hatched vs solid, so greyscale prints stay readable)."""
     plt = _style()
     height = max(3.0, 0.32 * len(rows) * max(1, len(methods)) + 1.2)
-    fig, axes = plt.subplots(1, 2, figsize=(11, height), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, height), sharey=True)
     y = np.arange(len(rows))
     width = 0.8 / max(1, len(methods))
     ours_col = {"drop": "drop", "top1": METRIC}[value]
@@ -446,6 +446,8 @@ def plot_bars(
             for yy, v in zip(y + off, vals, strict=True):
                 if np.isnan(v):
                     ax.text(0, yy, " not run", va="center", fontsize=6, color="0.4")
+                else:  # the values, since bars of 85.5 and 85.9 look alike
+                    ax.text(v, yy, f" {v:.1f} ", va="center", ha="left" if v >= 0 else "right", fontsize=6)
     axes[0].set_title("paper (ImageNet, ResNet-50, 300 epochs)", fontsize=9)
     axes[1].set_title(f"ours ({scale})", fontsize=9)
     for ax in axes:
@@ -455,6 +457,10 @@ def plot_bars(
     if chance is not None:
         axes[1].axvline(chance, color="0.5", ls=":", lw=1)
         axes[1].text(chance, len(rows) - 0.5, " chance", fontsize=7, color="0.4")
+    if value == "top1" and summary["random_linear_top1"].notna().any():
+        rand = float(summary["random_linear_top1"].mean())
+        axes[1].axvline(rand, color="0.3", ls="--", lw=1)
+        axes[1].text(rand, -0.6, f"random init {rand:.1f}", fontsize=7, color="0.3", ha="right")
     axes[0].set_yticks(y)
     axes[0].set_yticklabels(rows, fontsize=7)
     axes[0].invert_yaxis()
