@@ -10,6 +10,8 @@ Two registered variants:
                    times more updates (BatchNorm and the optimizer both see the small batch).
 """
 
+import dataclasses
+
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.report import Verdict, greater, stat
 
@@ -83,14 +85,10 @@ def batch_size() -> Ablation:
 
 @register_ablation
 def batch_size_true() -> Ablation:
-    return Ablation(
+    return dataclasses.replace(
+        batch_size(),
         name="batch_size_true",
         title="Batch size (real small batches, lr scaled with the batch)",
         source=SOURCE + " (the paper emulated small batches; this variant does not)",
-        methods=("byol", "simclr"),
         rows=lambda preset: _rows(preset, emulate=False),
-        paper=PAPER,
-        x_label="batch size",
-        claims=claims,
-        plot="curve",
     )
