@@ -103,7 +103,7 @@ def adopt_finished_twins(out_root: Path, points: Sequence[Point]) -> list[Point]
     adopted = []
     for p in points:
         target = run_dir(out_root, p) / RECORD_NAME
-        if read_record(target) is not None and read_record(target).get("status") == "done":
+        if (read_record(target) or {}).get("status") == "done":
             continue
         for twin in sorted(Path(out_root).glob(f"*/{p.run_id}/{RECORD_NAME}")):
             rec = read_record(twin)

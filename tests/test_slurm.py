@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import smoke_grid
 
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.cli import main
@@ -74,23 +75,9 @@ def wait_for(predicate, timeout, what):
 
 def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):
     out = tmp_path / "runs"
-    argv = [
-        "run",
-        "--ablation",
-        "tau",
-        "--preset",
-        "smoke",
-        "--launcher",
-        "slurm",
-        "--time",
-        "10",
-        "--cpus-per-run",
-        "1",
-        "--array-parallelism",
-        "2",
-        "--out",
-        str(out),
-    ]
+    argv = smoke_grid(
+        "tau", out, "--launcher", "slurm", "--time", "10", "--cpus-per-run", "1", "--array-parallelism", "2"
+    )
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "submitted job array" in printed
@@ -113,24 +100,9 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     same metrics as an uninterrupted run of the same config."""
     out = tmp_path / "runs"
     overrides = ["--set", "train.epochs=20", "--set", "eval.linear_probe=false"]
-    argv = [
-        "run",
-        "--ablation",
-        "tau",
-        "--preset",
-        "smoke",
-        "--method",
-        "byol",
-        "--launcher",
-        "slurm",
-        "--time",
-        "10",
-        "--out",
-        str(out),
-        "--checkpoint-every",
-        "0",
-        *overrides,
-    ]
+    argv = smoke_grid(
+        "tau", out, "--method", "byol", "--launcher", "slurm", "--time", "10", "--checkpoint-every", "0", *overrides
+    )
     (keep,) = expand(
         get_ablation("tau"),
         preset="smoke",

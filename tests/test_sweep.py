@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import smoke_grid
 
 from ssl_bench.ablation import expand, get_ablation, list_ablations
 from ssl_bench.cli import main
@@ -93,7 +94,7 @@ def test_unknown_ablation_and_bad_seeds(capsys):
 
 
 def sweep_argv(out, *extra):
-    return ["run", "--ablation", "tau", "--preset", "smoke", "--out", str(out), "--checkpoint-every", "0", *extra]
+    return smoke_grid("tau", out, "--checkpoint-every", "0", *extra)
 
 
 def metrics_by_row(out):
@@ -173,19 +174,7 @@ def test_sweep_killed_with_sigkill_completes_on_rerun_with_identical_metrics(uni
 
 
 def test_debug_launcher_runs_through_submitit_in_process(tmp_path, capsys):
-    argv = [
-        "run",
-        "--ablation",
-        "tau",
-        "--preset",
-        "smoke",
-        "--row",
-        "0.99",
-        "--launcher",
-        "debug",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = smoke_grid("tau", tmp_path, "--row", "0.99", "--launcher", "debug")
     assert main(argv) == 0
     assert "tau: 1 done" in capsys.readouterr().out
     (rec,) = [json.loads(p.read_text()) for p in Path(tmp_path, "tau").glob(f"*/{RECORD_NAME}")]
@@ -229,29 +218,9 @@ def test_a_run_shared_by_two_ablations_trains_once(tmp_path, capsys):
     base = expand(get_ablation("augmentation"), preset="smoke", methods=["byol"], rows=["baseline"])[0]
     assert batch.run_id == base.run_id  # the same config under two names
     out = str(tmp_path)
-    assert (
-        main(["run", "--ablation", "batch_size", "--preset", "smoke", "--method", "byol", "--row", "32", "--out", out])
-        == 0
-    )
+    assert main(smoke_grid("batch_size", out, "--method", "byol", "--row", "32")) == 0
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "run",
-                "--ablation",
-                "augmentation",
-                "--preset",
-                "smoke",
-                "--method",
-                "byol",
-                "--row",
-                "baseline",
-                "--out",
-                out,
-            ]
-        )
-        == 0
-    )
+    assert main(smoke_grid("augmentation", out, "--method", "byol", "--row", "baseline")) == 0
     printed = capsys.readouterr().out
     assert "1 runs already done under another ablation" in printed and "nothing to launch" in printed
     rec = json.loads((tmp_path / "augmentation" / base.run_id / RECORD_NAME).read_text())
