@@ -20,6 +20,7 @@ from ssl_bench.registry import Registry, get_method, list_methods
 from ssl_bench.spec import MLP, MethodSpec, Optim, SpecError, validate_method
 
 PRECISIONS = ("auto", "fp32", "bf16")
+COMPILE_MODES = ("off", "default", "max-autotune", "max-autotune-no-cudagraphs")
 # A field added after records exist is marked so: at its default it stays out of the run
 # id, so existing records keep their ids (the default reproduces the old behaviour).
 ADDED_LATER = {"omit_from_id_at_default": True}
@@ -49,6 +50,10 @@ class TrainConfig:
     devices: int = field(default=1, metadata=ADDED_LATER)
     # BatchNorm statistics over the global batch rather than each device's.
     sync_bn: bool = field(default=False, metadata=ADDED_LATER)
+    # torch.compile of the network's forward and loss: off, or a torch.compile mode
+    # (default, max-autotune, max-autotune-no-cudagraphs). Numerically close to eager, not
+    # bit-identical, so it is part of the run's identity like channels_last.
+    compile: str = field(default="off", metadata=ADDED_LATER)
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,8 @@ def validate_run(cfg: RunConfig) -> None:
         )
     if t.precision not in PRECISIONS:
         raise SpecError(f"train.precision={t.precision!r} is not one of: {', '.join(PRECISIONS)}")
+    if t.compile not in COMPILE_MODES:
+        raise SpecError(f"train.compile={t.compile!r} is not one of: {', '.join(COMPILE_MODES)}")
     if cfg.data.image_size is not None and cfg.data.image_size < MIN_IMAGE_SIZE:
         raise SpecError(
             f"data.image_size={cfg.data.image_size} is too small for the augmentations (>= {MIN_IMAGE_SIZE})"

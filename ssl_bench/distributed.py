@@ -25,12 +25,13 @@ class Dist:
     def main(self) -> bool:
         return self.rank == 0
 
-    def mean(self, value: float, device: torch.device) -> float:
+    def mean_values(self, values: torch.Tensor) -> list[float]:
+        """The mean over ranks of each entry, read back to the host (one sync for many values)."""
         if self.world == 1:
-            return value
-        t = torch.tensor([value], dtype=torch.float64, device=device)
+            return values.tolist()
+        t = values.to(torch.float64)
         tdist.all_reduce(t)
-        return float(t.item()) / self.world
+        return (t / self.world).tolist()
 
     def decide(self, flags: tuple[bool, ...], device: torch.device) -> tuple[bool, ...]:
         """Rank 0's flags, on every rank."""

@@ -81,12 +81,3 @@ class Siamese(nn.Module):
         assert self.target is not None
         online = nn.Sequential(self.backbone, self.projector)
         return list(self.target.parameters()), list(online.parameters())
-
-    def sync_target_buffers(self) -> None:
-        """BatchNorm running statistics are not learned: copy them rather than average them.
-        They only matter if the target is ever evaluated; in training it uses batch stats."""
-        if self.target is None:
-            return
-        online = nn.Sequential(self.backbone, self.projector)
-        for bt, bo in zip(self.target.buffers(), online.buffers(), strict=True):
-            bt.copy_(bo)

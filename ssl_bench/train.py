@@ -9,23 +9,21 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ssl_bench.augment import augment
-from ssl_bench.backbones import build_backbone
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
 from ssl_bench.distributed import SINGLE, Dist
-from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe, normalize_images
+from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe
 from ssl_bench.model import Siamese
 from ssl_bench.records import RECORD_NAME, SCHEMA_VERSION, atomic_write, provenance, read_record, write_json_atomic
-from ssl_bench.schedules import ema_update, tau_cosine, warmup_cosine
+from ssl_bench.schedules import tau_cosine, warmup_cosine
 from ssl_bench.spec import SpecError
+from ssl_bench.step import build_model, build_step, micro_batches
 
 CHECKPOINT_NAME = "checkpoint.pt"
 HEARTBEAT_NAME = "heartbeat.json"
@@ -51,6 +49,10 @@ class RunEnv:
     should_stop: Callable[[], bool] | None = None
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)
     labels: dict | None = None  # e.g. the ablation, row and method a sweep ran this for
+    # Steps between reads of the loss back to the host (the NaN check, progress, and the
+    # checkpoint/stop decisions happen then). None: every step on the CPU, where a read
+    # costs nothing, and every 50 on a GPU, where each read would stall the queue.
+    read_every: int | None = None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -59,35 +61,8 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_model(cfg: RunConfig, in_chans: int, image_size: int) -> Siamese:
-    # Seeded here so the random-init baseline can be rebuilt exactly at evaluation time.
-    torch.manual_seed(cfg.seed)
-    backbone, feat_dim = build_backbone(cfg.backbone, in_chans, image_size)
-    return Siamese(cfg.method, backbone, feat_dim)
-
-
-def build_optimizer(cfg: RunConfig, model: Siamese) -> torch.optim.Optimizer:
-    o = cfg.method.optim
-    if o.name == "lars":
-        from timm.optim import Lars, param_groups_weight_decay
-
-        # BYOL App. C: biases and BatchNorm parameters are excluded from both weight decay
-        # and LARS adaptation. timm's Lars skips adaptation for groups with no weight decay.
-        groups = param_groups_weight_decay(model, o.weight_decay)
-        return Lars(groups, lr=0.0, momentum=o.momentum, weight_decay=o.weight_decay, trust_coeff=1e-3)
-    params = model.online_parameters()
-    if o.name == "sgd":
-        return torch.optim.SGD(params, lr=0.0, momentum=o.momentum, weight_decay=o.weight_decay)
-    return torch.optim.AdamW(params, lr=0.0, weight_decay=o.weight_decay)
-
-
 def record_path(cfg: RunConfig, out_dir: Path) -> Path:
     return Path(out_dir) / run_id(cfg) / RECORD_NAME
-
-
-def _autocast(cfg: RunConfig, device: torch.device):
-    bf16 = cfg.train.precision == "bf16" or (cfg.train.precision == "auto" and device.type == "cuda")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
 
 class _Progress:
@@ -103,11 +78,16 @@ class _Progress:
 
             self.bar = tqdm(total=total, initial=start, unit="step", file=sys.stderr, dynamic_ncols=True)
 
-    def update(self, step: int, total: int, info: dict) -> None:
+    def due(self, step: int, total: int) -> bool:
+        """Whether this step prints a log line (and so needs its loss read back)."""
+        return self.bar is None and (step % self.every == 0 or step == total)
+
+    def update(self, step: int, total: int, info: dict | None) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(info, refresh=False)
-        elif step % self.every == 0 or step == total:
+            if info is not None:
+                self.bar.set_postfix(info, refresh=False)
+        elif info is not None and self.due(step, total):
             self.log(f"step {step}/{total} " + " ".join(f"{k} {v}" for k, v in info.items()))
 
     def close(self) -> None:
@@ -134,20 +114,26 @@ def _evaluate(
     return out
 
 
-def _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch: int, dist: Dist) -> None:
-    """The epoch's curve point (mean loss, last lr and τ, an occasional kNN)."""
+def _end_epoch(
+    cfg, env, state, model, data, mean, std, size, lrs, taus, epoch: int, dist: Dist, train_s: float
+) -> None:
+    """The epoch's curve point (mean loss, last lr and τ, an occasional kNN) and its
+    training seconds so far, kept apart: curves are deterministic, clocks are not."""
     point = {
         "epoch": epoch + 1,
         "step": state["step"],
         "loss": sum(state["epoch_losses"]) / len(state["epoch_losses"]),
         "lr": float(lrs[state["step"] - 1]),
     }
+    state.setdefault("train_s_at_epoch", {})[epoch + 1] = train_s
     if taus is not None:
         point["tau"] = float(taus[state["step"] - 1])
     every = cfg.eval.knn_every
     if every and (epoch + 1) % every == 0 and epoch + 1 < cfg.train.epochs and dist.main:
+        start = time.monotonic()
         point["knn_top1"] = _evaluate(cfg, model, data, mean, std, size, full=False)["knn_top1"]
         model.train()
+        state["curve_eval_s"] = state.get("curve_eval_s", 0.0) + time.monotonic() - start
     state["curves"].append(point)
     state["epoch_losses"] = []
     env.log(
@@ -223,7 +209,7 @@ def _train(
     cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, record: dict, dist: Dist
 ) -> dict:
     t = cfg.train
-    images = data.ssl_images.to(device)
+    images = data.ssl_images.to(device)  # uint8, loaded once; no DataLoader on the hot path
     in_chans = images.shape[1]
     size = cfg.data.image_size or images.shape[-1]
     mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
@@ -237,23 +223,9 @@ def _train(
             "test_labels": data.test_labels.to(device),
         }
     )
+    step_fn = build_step(cfg, images, mean, std, size, dist)
+    model, optimizer, aug_gen = step_fn.model, step_fn.optimizer, step_fn.aug_gen
 
-    model = build_model(cfg, in_chans, size).to(device)
-    if t.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    net: torch.nn.Module = model
-    gather = None
-    if dist.world > 1:
-        from torch.nn.parallel import DistributedDataParallel
-
-        if t.sync_bn:
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        gather = dist.gather_with_grad
-    optimizer = build_optimizer(cfg, model)
-
-    micro = t.batch_size // t.accumulate
-    per_rank = micro // dist.world
     steps_per_epoch = len(images) // t.batch_size
     total = steps_per_epoch * t.epochs
     lrs = warmup_cosine(
@@ -261,8 +233,6 @@ def _train(
     )
     taus = tau_cosine(cfg.method.tau_base, total) if cfg.method.target == "ema" else None
 
-    # Each process draws its own augmentations (a different stream per rank).
-    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * dist.rank)
     state = {"step": 0, "curves": [], "wall_s": 0.0, "epoch_losses": [], "images_seen": 0, "resumes": []}
     ckpt_path = run_dir / CHECKPOINT_NAME
     if ckpt_path.exists():
@@ -307,6 +277,25 @@ def _train(
             },
         )
 
+    # Losses of the steps not yet read back: reading one waits for the device to finish it.
+    pending: list[tuple[int, torch.Tensor]] = []
+
+    def read_losses() -> float:
+        values = dist.mean_values(torch.stack([loss for _, loss in pending]))
+        for (step, _), value in zip(pending, values, strict=True):
+            if not math.isfinite(value):
+                raise NonFiniteLoss(
+                    f"non-finite loss ({value}) at step {step} (epoch {step // steps_per_epoch + 1}); "
+                    f"lr {lrs[step]:.3g}: try a lower method.optim.base_lr"
+                )
+        state["epoch_losses"].extend(values)
+        pending.clear()
+        return values[-1]
+
+    def train_seconds() -> float:
+        """Wall clock of training so far, without the curve's kNN evaluations."""
+        return state["wall_s"] + time.monotonic() - seg_start - state.get("curve_eval_s", 0.0)
+
     heartbeat()
 
     env.log(
@@ -314,66 +303,45 @@ def _train(
         f"{cfg.backbone}, {t.epochs} epochs × {steps_per_epoch} steps, batch {t.batch_size}, device {device}"
     )
     progress = _Progress(env, total, state["step"])
+    read_every = env.read_every or (1 if device.type == "cpu" else 50)
     last_ckpt = time.monotonic()
     seg_start = time.monotonic()
     model.train()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    perm, perm_epoch = None, -1
+    order, order_epoch = None, -1
     while state["step"] < total:
         step = state["step"]
         epoch, k = divmod(step, steps_per_epoch)
-        if epoch != perm_epoch:
+        if epoch != order_epoch:
             # An epoch's order depends only on (seed, epoch), so a resumed run sees the same batches.
             g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-            perm, perm_epoch = torch.randperm(len(images), generator=g).to(device), epoch
-        for group in optimizer.param_groups:
-            group["lr"] = float(lrs[step])
-        batch_loss = 0.0
-        for m in range(t.accumulate):
-            start = k * t.batch_size + m * micro + dist.rank * per_rank
-            x = images[perm[start : start + per_rank]]
-            v1 = normalize_images(augment(x, cfg.aug.view1, size, aug_gen), mean, std)
-            v2 = normalize_images(augment(x, cfg.aug.view2, size, aug_gen), mean, std)
-            if t.channels_last:
-                v1 = v1.contiguous(memory_format=torch.channels_last)
-                v2 = v2.contiguous(memory_format=torch.channels_last)
-            # Gradients are averaged across processes once per update, not per micro-batch.
-            with nullcontext() if dist.world == 1 or m == t.accumulate - 1 else net.no_sync():
-                with _autocast(cfg, device):
-                    loss, _ = net(v1, v2, gather)
-                (loss / t.accumulate).backward()
-            batch_loss += loss.detach().float() / t.accumulate
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        if taus is not None:
-            # Once per update, also when the update accumulates micro-batches (BYOL App. F).
-            ema_update(*model.ema_pairs(), float(taus[step]))
-            model.sync_target_buffers()
-        loss_value = dist.mean(float(batch_loss), device)
-        if not math.isfinite(loss_value):
-            raise NonFiniteLoss(
-                f"non-finite loss ({loss_value}) at step {step} (epoch {epoch + 1}); "
-                f"lr {lrs[step]:.3g}: try a lower method.optim.base_lr"
-            )
-        state["epoch_losses"].append(loss_value)
+            order, order_epoch = torch.randperm(len(images), generator=g).to(device), epoch
+        loss = step_fn(
+            micro_batches(order, k, cfg, dist), float(lrs[step]), None if taus is None else float(taus[step])
+        )
+        pending.append((step, loss))
         state["step"] += 1
         state["images_seen"] += t.batch_size
-        elapsed = state["wall_s"] + time.monotonic() - seg_start
+        epoch_end = state["step"] % steps_per_epoch == 0
+        # Every rank reaches the same read points (they are collective with several ranks).
+        if not (epoch_end or state["step"] % read_every == 0 or progress.due(state["step"], total)):
+            progress.update(state["step"], total, None)
+            continue
+        last_loss = read_losses()
         progress.update(
             state["step"],
             total,
             {
                 "epoch": epoch + 1,
-                "loss": f"{loss_value:.4f}",
-                "img/s": f"{state['images_seen'] / max(elapsed, 1e-9):.0f}",
+                "loss": f"{last_loss:.4f}",
+                "img/s": f"{state['images_seen'] / max(train_seconds(), 1e-9):.0f}",
             },
         )
-
         checkpoint_due = time.monotonic() - last_ckpt > env.checkpoint_every_s
-        if state["step"] % steps_per_epoch == 0:
-            _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch, dist)
+        if epoch_end:
+            _end_epoch(cfg, env, state, model, data, mean, std, size, lrs, taus, epoch, dist, train_seconds())
             checkpoint_due = state["step"] < total
         stop = env.should_stop is not None and env.should_stop() and state["step"] < total
         checkpoint_due, stop = dist.decide((checkpoint_due, stop), device)
@@ -386,7 +354,7 @@ def _train(
             progress.close()
             raise Preempted(f"stopped at step {state['step']}/{total}; checkpoint saved")
     progress.close()
-    train_wall = state["wall_s"] + time.monotonic() - seg_start
+    train_wall = train_seconds()
     if not dist.main:
         dist.barrier()  # rank 0 evaluates and writes the record
         return {}
@@ -397,6 +365,7 @@ def _train(
     init_model = build_model(cfg, in_chans, size).to(device)
     random_init = _evaluate(cfg, init_model, data, mean, std, size, full=True)
     eval_wall = time.monotonic() - eval_start
+    clock = state.get("train_s_at_epoch", {})
 
     record.update(
         {
@@ -406,8 +375,16 @@ def _train(
             "metrics": {**trained, "final_loss": state["curves"][-1]["loss"]},
             "random_init": random_init,
             "curves": state["curves"],
+            # kNN top-1 against minutes of training (the curve's evaluations, then the final one).
+            "time_to_accuracy": [
+                {"epoch": p["epoch"], "train_min": clock[p["epoch"]] / 60, "knn_top1": p["knn_top1"]}
+                for p in state["curves"]
+                if "knn_top1" in p and p["epoch"] in clock
+            ]
+            + [{"epoch": t.epochs, "train_min": train_wall / 60, "knn_top1": trained["knn_top1"]}],
             "cost": {
                 "train_wall_s": train_wall,
+                "curve_eval_s": state.get("curve_eval_s", 0.0),
                 "eval_wall_s": eval_wall,
                 "images_per_s": state["images_seen"] / max(train_wall, 1e-9),
                 "steps": total,

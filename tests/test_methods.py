@@ -10,7 +10,7 @@ from ssl_bench.config import build_config
 from ssl_bench.registry import get_method, list_methods
 from ssl_bench.schedules import ema_update
 from ssl_bench.spec import MLP, SpecError, validate_method
-from ssl_bench.train import build_model, build_optimizer
+from ssl_bench.step import build_model, build_optimizer
 
 
 def test_builtin_presets_are_registered():

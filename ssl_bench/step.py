@@ -1,0 +1,175 @@
+"""One optimizer update, shared by the training loop and the throughput benchmark.
+
+Nothing in a step reads a value back to the host: the images are already on the device,
+the augmentation draws its parameters there, the loss stays a device tensor, the
+learning rate and τ come from host-side schedules, and the EMA is one fused call. On a
+GPU the host can therefore queue steps ahead of the device; the loop reads the losses
+back every few steps (`train.py`), not every step.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ssl_bench.augment import augment
+from ssl_bench.backbones import build_backbone
+from ssl_bench.config import RunConfig
+from ssl_bench.distributed import SINGLE, Dist
+from ssl_bench.evaluate import normalize_images
+from ssl_bench.model import Siamese
+from ssl_bench.schedules import ema_update
+
+
+def build_model(cfg: RunConfig, in_chans: int, image_size: int) -> Siamese:
+    # Seeded here so the random-init baseline can be rebuilt exactly at evaluation time.
+    torch.manual_seed(cfg.seed)
+    backbone, feat_dim = build_backbone(cfg.backbone, in_chans, image_size)
+    return Siamese(cfg.method, backbone, feat_dim)
+
+
+def build_optimizer(cfg: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The method's optimizer over the trainable parameters (an EMA target has none)."""
+    o = cfg.method.optim
+    if o.name == "lars":
+        from timm.optim import Lars, param_groups_weight_decay
+
+        # BYOL App. C: biases and BatchNorm parameters are excluded from both weight decay
+        # and LARS adaptation. timm's Lars skips adaptation for groups with no weight decay.
+        groups = param_groups_weight_decay(model, o.weight_decay)
+        return Lars(groups, lr=0.0, momentum=o.momentum, weight_decay=o.weight_decay, trust_coeff=1e-3)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if o.name == "sgd":
+        return torch.optim.SGD(params, lr=0.0, momentum=o.momentum, weight_decay=o.weight_decay)
+    return torch.optim.AdamW(params, lr=0.0, weight_decay=o.weight_decay)
+
+
+def autocast(cfg: RunConfig, device: torch.device):
+    bf16 = cfg.train.precision == "bf16" or (cfg.train.precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+
+@dataclass
+class Step:
+    """The parts of one update, callable one by one (the benchmark times them apart) or
+    together (`__call__`, what the loop runs)."""
+
+    cfg: RunConfig
+    model: Siamese  # the module whose state is saved and evaluated
+    net: nn.Module  # what the forward goes through: model, DDP(model), maybe compiled
+    optimizer: torch.optim.Optimizer
+    images: torch.Tensor  # uint8 [N, C, H, W], on the device
+    mean: torch.Tensor
+    std: torch.Tensor
+    size: int
+    aug_gen: torch.Generator
+    dist: Dist = SINGLE
+    _ema: tuple = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        if self.model.target is not None:
+            online = nn.Sequential(self.model.backbone, self.model.projector)
+            # Fixed lists of tensors: load_state_dict copies into them, so they stay valid.
+            self._ema = (
+                self.model.ema_pairs(),
+                (list(self.model.target.buffers()), list(online.buffers())),
+            )
+
+    @property
+    def device(self) -> torch.device:
+        return self.images.device
+
+    def views(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two augmented, normalised views of the images at `idx`."""
+        x = self.images[idx]
+        v1 = normalize_images(augment(x, self.cfg.aug.view1, self.size, self.aug_gen), self.mean, self.std)
+        v2 = normalize_images(augment(x, self.cfg.aug.view2, self.size, self.aug_gen), self.mean, self.std)
+        if self.cfg.train.channels_last:
+            v1 = v1.contiguous(memory_format=torch.channels_last)
+            v2 = v2.contiguous(memory_format=torch.channels_last)
+        return v1, v2
+
+    def forward_backward(self, v1: torch.Tensor, v2: torch.Tensor, last: bool = True) -> torch.Tensor:
+        """Loss and gradients of one micro-batch; returns the detached fp32 loss."""
+        gather = self.dist.gather_with_grad if self.dist.world > 1 else None
+        # Gradients are averaged across processes once per update, not per micro-batch.
+        with nullcontext() if self.dist.world == 1 or last else self.net.no_sync():
+            with autocast(self.cfg, self.device):
+                loss, _ = self.net(v1, v2, gather)
+            (loss / self.cfg.train.accumulate).backward()
+        return loss.detach().float()
+
+    def optimizer_step(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def ema(self, tau: float) -> None:
+        """Target ← τ target + (1 − τ) online, and the BatchNorm statistics copied (they are
+        not learned, so averaging them means nothing; the target uses batch statistics)."""
+        (target, online), (target_buffers, online_buffers) = self._ema
+        ema_update(target, online, tau)
+        if target_buffers:
+            torch._foreach_copy_(target_buffers, online_buffers)
+
+    def __call__(self, micro_batches: list[torch.Tensor], lr: float, tau: float | None) -> torch.Tensor:
+        """One update over the micro-batches' image indices; the mean loss, on the device."""
+        loss = torch.zeros((), device=self.device)
+        for m, idx in enumerate(micro_batches):
+            v1, v2 = self.views(idx)
+            loss = loss + self.forward_backward(v1, v2, last=m == len(micro_batches) - 1) / len(micro_batches)
+        self.optimizer_step(lr)
+        if tau is not None:
+            # Once per update, also when the update accumulates micro-batches (BYOL App. F).
+            self.ema(tau)
+        return loss
+
+
+def build_step(
+    cfg: RunConfig,
+    images: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    size: int,
+    dist: Dist = SINGLE,
+) -> Step:
+    """Model, optimizer and augmentation stream for `cfg` on the images' device, with the
+    run's switches applied (channels_last, SyncBN and DDP across processes, torch.compile)."""
+    device = images.device
+    t = cfg.train
+    model = build_model(cfg, images.shape[1], size).to(device)
+    if t.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    net: nn.Module = model
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        if t.sync_bn:
+            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if t.compile != "off":
+        # Only the forward goes through the compiled wrapper; state is saved from `model`,
+        # so checkpoint keys are the same with and without compilation.
+        net = torch.compile(net, mode=t.compile)
+    optimizer = build_optimizer(cfg, model)
+    # Each process draws its own augmentations (a different stream per rank).
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * dist.rank)
+    return Step(cfg, model, net, optimizer, images, mean, std, size, aug_gen, dist)
+
+
+def micro_batches(order: torch.Tensor, step_in_epoch: int, cfg: RunConfig, dist: Dist) -> list[torch.Tensor]:
+    """This process's image indices for each micro-batch of an update, taken from the
+    epoch's order: update k uses order[k·B : (k+1)·B], split into micro-batches, each
+    split across processes."""
+    t = cfg.train
+    micro = t.batch_size // t.accumulate
+    per_rank = micro // dist.world
+    out = []
+    for m in range(t.accumulate):
+        start = step_in_epoch * t.batch_size + m * micro + dist.rank * per_rank
+        out.append(order[start : start + per_rank])
+    return out
