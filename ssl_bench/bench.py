@@ -1,109 +1,179 @@
-"""Throughput of the training step: steady-state images/s and where the time goes.
+"""Throughput of the training step: steady-state images/s, where the time goes, peak memory.
 
-The step is the training loop's own (augmentation on the device, the Siamese loss, the
-optimizer, the EMA update); here each part is timed with a device synchronisation
-between parts, so the split is exact and the total slightly pessimistic. The record is
-a figure for reports, not a test: timed tests are flaky, benchmarks print.
+Two measurements of the loop's own step (`ssl_bench.step`):
+- steady state: `steps` updates back to back with one device synchronisation at the end,
+  exactly as the training loop queues them; this is the images/s figure;
+- split: the same parts called one by one with a synchronisation after each, so each
+  part's time is exact; their sum is a little above the steady step, because nothing
+  overlaps.
+The record is a figure for reports, not a test: timed tests are flaky, benchmarks print.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 
 import torch
 
-from ssl_bench.augment import augment
 from ssl_bench.config import RunConfig, run_id, to_dict
-from ssl_bench.data import load_dataset
-from ssl_bench.evaluate import normalize_images
+from ssl_bench.data import ImageData, load_dataset
 from ssl_bench.records import SCHEMA_VERSION, provenance
-from ssl_bench.schedules import ema_update
-from ssl_bench.train import _autocast, _cpu_name, _peak_rss, build_model, build_optimizer, resolve_device
+from ssl_bench.step import Step, build_step
+from ssl_bench.train import _cpu_name, _peak_rss, resolve_device
+
+PARTS = ("data_aug", "forward_backward", "optimizer", "ema")
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def bench(
-    cfg: RunConfig, device_name: str = "auto", data_dir: str | None = None, steps: int = 30, warmup: int = 10
-) -> dict:
-    """Time `steps` training steps after `warmup` untimed ones; medians over the steps."""
-    device = resolve_device(device_name)
-    t = cfg.train
-    data = load_dataset(
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory(device: torch.device) -> int:
+    """Peak device memory in bytes (on the CPU: the process's peak resident set)."""
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss()
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
+
+
+def load_bench_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
+    return load_dataset(
         cfg.data.dataset,
         data_dir,
         train_subset=cfg.data.train_subset,
         test_subset=cfg.data.test_subset,
         image_size=cfg.data.image_size,
     )
+
+
+def resolved_switches(cfg: RunConfig, device: torch.device) -> dict:
+    """The speed switches as they act on this device (precision "auto" resolved)."""
+    t = cfg.train
+    bf16 = t.precision == "bf16" or (t.precision == "auto" and device.type == "cuda")
+    return {"precision": "bf16" if bf16 else "fp32", "channels_last": t.channels_last, "compile": t.compile}
+
+
+def bench(
+    cfg: RunConfig,
+    device_name_or_auto: str = "auto",
+    data_dir: str | None = None,
+    steps: int = 30,
+    warmup: int = 10,
+    data: ImageData | None = None,
+) -> dict:
+    """Time `steps` updates after `warmup` untimed ones (compilation, cuDNN autotuning and
+    the allocator settle there), then time each part of `steps` more."""
+    device = resolve_device(device_name_or_auto)
+    data = data if data is not None else load_bench_data(cfg, data_dir)
     images = data.ssl_images.to(device)
     size = cfg.data.image_size or images.shape[-1]
     mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
     std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
-    model = build_model(cfg, images.shape[1], size).to(device)
-    if t.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(cfg, model)
-    for group in optimizer.param_groups:
-        group["lr"] = cfg.method.optim.base_lr * t.batch_size / 256 * 0.01  # small: timing, not learning
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    step = build_step(cfg, images, mean, std, size)
+    step.model.train()
+    t = cfg.train
+    # A small learning rate: the benchmark times updates, it does not train.
+    lr = cfg.method.optim.base_lr * t.batch_size / 256 * 0.01
+    tau = 0.99 if cfg.method.target == "ema" else None
+    index_gen = torch.Generator(device=device).manual_seed(cfg.seed)
     micro = t.batch_size // t.accumulate
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    parts: dict[str, list[float]] = {"data_aug": [], "forward_backward_optimizer": [], "ema": [], "total": []}
-    model.train()
-    for step in range(warmup + steps):
-        _sync(device)
-        t0 = time.perf_counter()
-        views = []
-        for _ in range(t.accumulate):
-            idx = torch.randint(len(images), (micro,), generator=gen, device=device)
-            x = images[idx]
-            v1 = normalize_images(augment(x, cfg.aug.view1, size, gen), mean, std)
-            v2 = normalize_images(augment(x, cfg.aug.view2, size, gen), mean, std)
-            if t.channels_last:
-                v1, v2 = (v.contiguous(memory_format=torch.channels_last) for v in (v1, v2))
-            views.append((v1, v2))
-        _sync(device)
-        t1 = time.perf_counter()
-        for v1, v2 in views:
-            with _autocast(cfg, device):
-                loss, _ = model(v1, v2)
-            (loss / t.accumulate).backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        _sync(device)
-        t2 = time.perf_counter()
-        if cfg.method.target == "ema":
-            ema_update(*model.ema_pairs(), 0.99)
-        _sync(device)
-        t3 = time.perf_counter()
-        if step >= warmup:
-            for name, dt in (
-                ("data_aug", t1 - t0),
-                ("forward_backward_optimizer", t2 - t1),
-                ("ema", t3 - t2),
-                ("total", t3 - t0),
-            ):
-                parts[name].append(dt)
-    median_ms = {k: 1000 * statistics.median(v) for k, v in parts.items()}
+
+    def batch() -> list[torch.Tensor]:
+        return [torch.randint(len(images), (micro,), generator=index_gen, device=device) for _ in range(t.accumulate)]
+
+    for _ in range(warmup):
+        step(batch(), lr, tau)
+    sync(device)
+    reset_peak_memory(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = step(batch(), lr, tau)
+    sync(device)
+    steady_s = time.perf_counter() - start
+    if not torch.isfinite(loss):
+        raise RuntimeError(f"the benchmark's loss is {loss.item()}: the timed steps are not meaningful")
+
+    split = _split(step, batch, lr, tau, steps)
     return {
         "schema": SCHEMA_VERSION,
         "kind": "bench",
         "run_id": run_id(cfg),
         "config": to_dict(cfg),
+        "switches": resolved_switches(cfg, device),
         "steps": steps,
         "warmup": warmup,
-        "images_per_s": t.batch_size / (median_ms["total"] / 1000),
-        "step_ms": median_ms,
+        "images_per_s": steps * t.batch_size / steady_s,
+        "step_ms": 1000 * steady_s / steps,
+        "split_ms": split,
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
-        "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss(),
+        "device_name": device_name(device),
+        "peak_memory_bytes": peak_memory(device),
         "threads": torch.get_num_threads(),
         "provenance": provenance(),
         "time": time.time(),
     }
+
+
+def _split(step: Step, batch, lr: float, tau: float | None, steps: int) -> dict[str, float]:
+    """Median milliseconds of each part of an update, each behind a device sync."""
+    device = step.device
+    times: dict[str, list[float]] = {p: [] for p in (*PARTS, "total")}
+    for _ in range(steps):
+        sync(device)
+        marks = [time.perf_counter()]
+        views = [step.views(idx) for idx in batch()]
+        sync(device)
+        marks.append(time.perf_counter())
+        for m, (v1, v2) in enumerate(views):
+            step.forward_backward(v1, v2, last=m == len(views) - 1)
+        sync(device)
+        marks.append(time.perf_counter())
+        step.optimizer_step(lr)
+        sync(device)
+        marks.append(time.perf_counter())
+        if tau is not None:
+            step.ema(tau)
+        sync(device)
+        marks.append(time.perf_counter())
+        for name, a, b in zip(PARTS, marks[:-1], marks[1:], strict=True):
+            times[name].append(b - a)
+        times["total"].append(marks[-1] - marks[0])
+    return {name: 1000 * statistics.median(v) for name, v in times.items()}
+
+
+def switch_variants(cfg: RunConfig, device: torch.device) -> list[tuple[str, RunConfig]]:
+    """The configured step, then the same with one speed switch flipped at a time, so a
+    table shows what each switch buys on this device."""
+    t = cfg.train
+    bf16 = resolved_switches(cfg, device)["precision"] == "bf16"
+    flips = [
+        ("precision=" + ("fp32" if bf16 else "bf16"), {"precision": "fp32" if bf16 else "bf16"}),
+        (f"channels_last={str(not t.channels_last).lower()}", {"channels_last": not t.channels_last}),
+        (
+            "compile=" + ("off" if t.compile != "off" else "default"),
+            {"compile": "off" if t.compile != "off" else "default"},
+        ),
+    ]
+    out = [("as configured", cfg)]
+    for label, change in flips:
+        out.append((label, dataclasses.replace(cfg, train=dataclasses.replace(t, **change))))
+    return out
+
+
+def format_line(label: str, rec: dict, reference: float | None = None) -> str:
+    s = rec["split_ms"]
+    ratio = f" ({rec['images_per_s'] / reference:.2f}x)" if reference else ""
+    return (
+        f"{label:<24} {rec['images_per_s']:>9.0f} images/s{ratio}  step {rec['step_ms']:.1f} ms; synced split: "
+        f"data+aug {s['data_aug']:.1f} + fwd/bwd {s['forward_backward']:.1f} + optimizer {s['optimizer']:.1f} + "
+        f"EMA {s['ema']:.1f} ms; peak memory {rec['peak_memory_bytes'] / 2**20:.0f} MiB"
+    )

@@ -166,9 +166,10 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser(
         "bench",
         help="time the training step: images/s, step-time split, peak memory",
-        description="Steady-state throughput of one method's training step on one device, with "
-        "the step split into data+augmentation, forward+backward+optimizer and EMA (device-synced). "
-        "Writes a record under --out/bench/.",
+        description="Steady-state throughput of one method's training step on one device (the loop's own "
+        "step, queued back to back), then each part timed behind a device sync: data+augmentation, "
+        "forward+backward, optimizer, EMA. Speed switches are config fields: --set train.compile=default, "
+        "--set train.channels_last=true, --set train.precision=bf16. Writes a record under --out/bench/.",
     )
     b.add_argument("--method", default="byol")
     b.add_argument("--preset", default=None)
@@ -181,6 +182,21 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="auto")
     b.add_argument("--steps", type=int, default=30, help="timed steps (default 30)")
     b.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
+    b.add_argument(
+        "--each-switch",
+        action="store_true",
+        help="also time the step with each speed switch (precision, channels_last, compile) flipped in turn",
+    )
+    b.add_argument(
+        "--compare",
+        choices=["lightly"],
+        default=None,
+        help="also time lightly's own modules and transforms (same backbone, batch, precision) and print the ratio; "
+        "needs: pip install 'ssl-bench[compare]'",
+    )
+    b.add_argument(
+        "--workers", type=int, default=None, help="DataLoader workers for --compare (default: cores, max 16)"
+    )
     b.add_argument("--out", default="runs")
     b.set_defaults(epochs=None, resume=None)
 
@@ -475,25 +491,56 @@ def _write_index(args: argparse.Namespace, reports: list) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     import time
 
-    from ssl_bench.bench import bench
+    from ssl_bench.bench import bench, format_line, load_bench_data, switch_variants
     from ssl_bench.records import write_json_atomic
+    from ssl_bench.train import resolve_device
 
     _validate_device(args.device)
     if args.steps < 1 or args.warmup < 0:
         raise BadInput(f"--steps {args.steps} must be >= 1 and --warmup {args.warmup} >= 0")
+    if args.workers is not None and args.workers < 0:
+        raise BadInput(f"--workers {args.workers} must be >= 0")
     if "," in args.method:
         raise BadInput(f"--method {args.method!r}: bench takes one method")
     (cfg,) = _configs(args)
-    rec = bench(cfg, args.device, args.data_dir, steps=args.steps, warmup=args.warmup)
+    if args.compare == "lightly":
+        from ssl_bench.compare_lightly import check_comparable
+
+        check_comparable(cfg)
+    device = resolve_device(args.device)
+    data = load_bench_data(cfg, args.data_dir)
+    variants = switch_variants(cfg, device) if args.each_switch else [("as configured", cfg)]
+    print(
+        f"{cfg.method_name}, {cfg.backbone}, batch {cfg.train.batch_size}, {cfg.data.dataset}, "
+        f"{args.steps} timed steps after {args.warmup}, on {device}"
+    )
+    results = []
+    for label, variant in variants:
+        rec = bench(variant, args.device, steps=args.steps, warmup=args.warmup, data=data)
+        rec["label"] = label
+        results.append(rec)
+        print(format_line(label, rec, results[0]["images_per_s"] if len(results) > 1 else None), flush=True)
+    rec = {
+        **results[0],
+        "variants": [
+            {k: r[k] for k in ("label", "switches", "images_per_s", "step_ms", "split_ms", "peak_memory_bytes")}
+            for r in results
+        ],
+    }
+    if args.compare == "lightly":
+        from ssl_bench.compare_lightly import bench_lightly
+
+        theirs = bench_lightly(cfg, device, data, args.steps, args.warmup, args.workers)
+        theirs["ratio"] = rec["images_per_s"] / theirs["images_per_s"]
+        rec["compare"] = theirs
+        print(
+            f"{'lightly ' + theirs['version']:<24} {theirs['images_per_s']:>9.0f} images/s  step "
+            f"{theirs['step_ms']:.1f} ms ({theirs['workers']} DataLoader workers); ssl-bench / lightly = "
+            f"{theirs['ratio']:.2f}x"
+        )
     path = Path(args.out) / "bench" / f"{rec['run_id']}-{rec['device'].replace(':', '')}-{int(time.time())}.json"
     write_json_atomic(path, rec)
-    ms = rec["step_ms"]
-    print(
-        f"{cfg.method_name}, {cfg.backbone}, batch {cfg.train.batch_size}, {cfg.data.dataset} on "
-        f"{rec['device_name']}: {rec['images_per_s']:.0f} images/s; step {ms['total']:.1f} ms = data+aug "
-        f"{ms['data_aug']:.1f} + forward/backward/optimizer {ms['forward_backward_optimizer']:.1f} + EMA "
-        f"{ms['ema']:.1f}; peak memory {rec['peak_memory_bytes'] / 2**20:.0f} MiB; record: {path}"
-    )
+    print(f"record: {path}")
     return 0
 
 
