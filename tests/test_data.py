@@ -13,7 +13,7 @@ from PIL import Image
 from ssl_bench import data as D
 from ssl_bench.data import DatasetError, balanced_subset, list_datasets, load_dataset
 
-BUILTINS = ["cifar10", "cifar100", "fashion-mnist", "imagefolder", "stl10"]
+BUILTINS = ["cifar10", "cifar100", "fashion-mnist", "imagefolder", "stl10", "synthetic"]
 DEBIAN_FILES = [
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -471,3 +471,12 @@ def test_small_fashion_mnist_subsets_are_the_same_with_or_without_the_full_set(m
     assert embedded.source == "embedded" and full.source.startswith("debian")
     assert torch.equal(full.train_images, embedded.train_images)
     assert torch.equal(full.test_labels, embedded.test_labels)
+
+
+def test_synthetic_data_has_cifar_shape_and_is_the_same_every_time() -> None:
+    a = load_dataset("synthetic")
+    assert tuple(a.ssl_images.shape) == (50_000, 3, 32, 32) and len(a.test_images) == 10_000
+    assert a.source == "synthetic:uniform-noise" and a.num_classes == 10
+    b = load_dataset("synthetic", image_size=16, test_subset=100)
+    assert tuple(b.train_images.shape[1:]) == (3, 16, 16) and len(b.test_labels) == 100
+    assert torch.equal(load_dataset("synthetic").ssl_images[:8], a.ssl_images[:8])
