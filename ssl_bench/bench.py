@@ -14,11 +14,14 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from collections.abc import Iterator
 
 import torch
 
+from ssl_bench.batches import epoch_batches, on_device
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
+from ssl_bench.distributed import SINGLE
 from ssl_bench.records import SCHEMA_VERSION, provenance
 from ssl_bench.step import Step, build_step
 from ssl_bench.train import _cpu_name, _peak_rss, resolve_device
@@ -52,6 +55,7 @@ def load_bench_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
         train_subset=cfg.data.train_subset,
         test_subset=cfg.data.test_subset,
         image_size=cfg.data.image_size,
+        stream=cfg.data.stream,
     )
 
 
@@ -74,35 +78,39 @@ def bench(
     the allocator settle there), then time each part of `steps` more."""
     device = resolve_device(device_name_or_auto)
     data = data if data is not None else load_bench_data(cfg, data_dir)
-    images = data.ssl_images.to(device)
+    images = on_device(data.ssl_images, device)
     size = cfg.data.image_size or images.shape[-1]
     mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
     std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
-    step = build_step(cfg, images, mean, std, size)
+    step = build_step(cfg, images.shape[1], mean, std, size)
     step.model.train()
     t = cfg.train
     # A small learning rate: the benchmark times updates, it does not train.
     lr = cfg.method.optim.base_lr * t.batch_size / 256 * 0.01
     tau = 0.99 if cfg.method.target == "ema" else None
-    index_gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    micro = t.batch_size // t.accumulate
+    order_gen = torch.Generator().manual_seed(cfg.seed)
 
-    def batch() -> list[torch.Tensor]:
-        return [torch.randint(len(images), (micro,), generator=index_gen, device=device) for _ in range(t.accumulate)]
+    def epochs():
+        # The loop's own data path (device gather, or DataLoader workers when streaming).
+        while True:
+            order = torch.randperm(len(images), generator=order_gen).to(device)
+            yield from epoch_batches(images, order, 0, len(images) // t.batch_size, cfg, SINGLE)
+
+    it = epochs()
 
     for _ in range(warmup):
-        step(batch(), lr, tau)
+        step(next(it), lr, tau)
     sync(device)
     reset_peak_memory(device)
     start = time.perf_counter()
     for _ in range(steps):
-        loss = step(batch(), lr, tau)
+        loss = step(next(it), lr, tau)
     sync(device)
     steady_s = time.perf_counter() - start
     if not torch.isfinite(loss):
         raise RuntimeError(f"the benchmark's loss is {loss.item()}: the timed steps are not meaningful")
 
-    split = _split(step, batch, lr, tau, steps)
+    split = _split(step, it, lr, tau, steps)
     return {
         "schema": SCHEMA_VERSION,
         "kind": "bench",
@@ -123,14 +131,14 @@ def bench(
     }
 
 
-def _split(step: Step, batch, lr: float, tau: float | None, steps: int) -> dict[str, float]:
+def _split(step: Step, batches: Iterator[list[torch.Tensor]], lr: float, tau: float | None, steps: int) -> dict:
     """Median milliseconds of each part of an update, each behind a device sync."""
     device = step.device
     times: dict[str, list[float]] = {p: [] for p in (*PARTS, "total")}
     for _ in range(steps):
         sync(device)
         marks = [time.perf_counter()]
-        views = [step.views(idx) for idx in batch()]
+        views = [step.views(x) for x in next(batches)]
         sync(device)
         marks.append(time.perf_counter())
         for m, (v1, v2) in enumerate(views):

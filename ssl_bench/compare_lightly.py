@@ -32,6 +32,8 @@ def check_comparable(cfg: RunConfig) -> None:
         raise SpecError(
             f"--compare lightly: method {cfg.method_name!r} has no lightly counterpart; use one of {METHODS}"
         )
+    if cfg.data.stream:
+        raise SpecError("--compare lightly: data.stream=true; the comparison holds the images in memory, set it false")
     if cfg.train.accumulate != 1:
         raise SpecError(f"--compare lightly: train.accumulate={cfg.train.accumulate}; lightly's step has none, use 1")
     try:

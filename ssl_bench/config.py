@@ -24,6 +24,8 @@ COMPILE_MODES = ("off", "default", "max-autotune", "max-autotune-no-cudagraphs")
 # A field added after records exist is marked so: at its default it stays out of the run
 # id, so existing records keep their ids (the default reproduces the old behaviour).
 ADDED_LATER = {"omit_from_id_at_default": True}
+# How a run is fed, not what it computes (the result is the same either way): never in the id.
+EXECUTION_ONLY = {"not_in_id": True}
 MIN_IMAGE_SIZE = 8  # below this a 0.08-area crop is under 3 pixels and blur padding breaks
 
 
@@ -33,6 +35,11 @@ class DataConfig:
     train_subset: int | None = None  # balanced subset of the labelled train split (None: all)
     test_subset: int | None = None
     image_size: int | None = None  # size of the augmented views; None: the dataset's own
+    # Decode images from disk in DataLoader workers (pinned memory) instead of holding the
+    # whole set on the device: for image folders too large for memory. Same pixels, same
+    # batches, same result.
+    stream: bool = field(default=False, metadata=EXECUTION_ONLY)
+    workers: int = field(default=8, metadata=EXECUTION_ONLY)  # DataLoader workers when streaming
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ def _identity(obj: Any) -> Any:
     out = {}
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        if f.metadata.get("omit_from_id_at_default") and value == f.default:
+        if f.metadata.get("not_in_id") or (f.metadata.get("omit_from_id_at_default") and value == f.default):
             continue
         out[f.name] = _identity(value)
     return out
@@ -237,6 +244,8 @@ def validate_run(cfg: RunConfig) -> None:
         raise SpecError(
             f"data.image_size={cfg.data.image_size} is too small for the augmentations (>= {MIN_IMAGE_SIZE})"
         )
+    if cfg.data.workers < 0:
+        raise SpecError(f"data.workers={cfg.data.workers} must be >= 0")
     for n in ("train_subset", "test_subset"):
         v = getattr(cfg.data, n)
         if v is not None and v < 1:

@@ -22,6 +22,7 @@ import torch
 __all__ = [
     "DatasetError",
     "ImageData",
+    "ImageFiles",
     "balanced_subset",
     "list_datasets",
     "load_dataset",
@@ -71,6 +72,8 @@ class ImageData:
 
 
 Loader = Callable[[str | None, int | None], ImageData]
+# Loaders that also take stream=True (a set too large to decode up front).
+STREAMABLE = ("imagefolder",)
 _REGISTRY: dict[str, Loader] = {}
 
 
@@ -129,8 +132,12 @@ def load_dataset(
     train_subset: int | None = None,
     test_subset: int | None = None,
     image_size: int | None = None,
+    stream: bool = False,
 ) -> ImageData:
     """Load a registered dataset, optionally keeping a class-balanced subset.
+
+    ``stream`` (imagefolder only) lists the files instead of decoding them: the images
+    are then `ImageFiles`, decoded by DataLoader workers while training.
 
     ``train_subset`` draws ``balanced_subset(train_labels, n, seed=0)`` and
     ``test_subset`` ``balanced_subset(test_labels, n, seed=1)``. Where the SSL
@@ -140,7 +147,11 @@ def load_dataset(
     key = name.strip().lower().replace("_", "-")
     if key not in _REGISTRY:
         raise DatasetError(f"unknown dataset '{name}'; choose one of: {', '.join(list_datasets())}")
-    data = _REGISTRY[key](data_dir, image_size)
+    if stream and key not in STREAMABLE:
+        raise DatasetError(
+            f"data.stream=true: {key} is loaded into memory whole; streaming is for {', '.join(STREAMABLE)}"
+        )
+    data = _REGISTRY[key](data_dir, image_size, stream=True) if stream else _REGISTRY[key](data_dir, image_size)
 
     def hint() -> str:
         # The embedded Fashion-MNIST subset is small on purpose; tell the user
@@ -539,7 +550,42 @@ def _read_image(path: str, size: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
-def _read_split(split_dir: Path, class_to_idx: dict[str, int], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+class ImageFiles(torch.utils.data.Dataset):
+    """Images decoded from their files on demand, for sets too large to hold in memory.
+
+    It stands where a uint8 [N, 3, size, size] tensor would: `len`, `shape`, `dtype` and
+    indexing by an index array (a subset, still lazy) behave alike, and item i decodes
+    exactly the pixels the in-memory loader stores, so a streamed run equals a loaded one.
+    DataLoader workers call `__getitem__`; `ssl_bench.batches` feeds them.
+    """
+
+    dtype = torch.uint8
+
+    def __init__(self, paths: list[str], size: int) -> None:
+        self.paths = list(paths)
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (len(self.paths), 3, self.size, self.size)
+
+    def dim(self) -> int:
+        return 4
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return _read_image(self.paths[index], self.size)
+        if isinstance(index, slice):
+            return ImageFiles(self.paths[index], self.size)
+        return ImageFiles([self.paths[int(i)] for i in index], self.size)
+
+
+def _read_split(
+    split_dir: Path, class_to_idx: dict[str, int], size: int, stream: bool = False
+) -> tuple[torch.Tensor | ImageFiles, torch.Tensor]:
     from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
     try:
@@ -555,16 +601,17 @@ def _read_split(split_dir: Path, class_to_idx: dict[str, int], size: int) -> tup
         samples = make_dataset(str(split_dir), {c: class_to_idx[c] for c in classes}, extensions=IMG_EXTENSIONS)
     except FileNotFoundError as e:
         raise DatasetError(f"imagefolder: {split_dir}: {e}") from e
+    labels = torch.tensor([label for _, label in samples], dtype=torch.int64)
+    if stream:
+        return ImageFiles([path for path, _ in samples], size), labels
     images = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
-    labels = torch.empty(len(samples), dtype=torch.int64)
-    for i, (path, label) in enumerate(samples):
+    for i, (path, _) in enumerate(samples):
         images[i] = _read_image(path, size)
-        labels[i] = label
     return images, labels
 
 
 @register_dataset("imagefolder")
-def _load_imagefolder(data_dir: str | None, image_size: int | None) -> ImageData:
+def _load_imagefolder(data_dir: str | None, image_size: int | None, stream: bool = False) -> ImageData:
     from torchvision.datasets.folder import find_classes
 
     root = _existing_dir("imagefolder", data_dir)
@@ -580,8 +627,8 @@ def _load_imagefolder(data_dir: str | None, image_size: int | None) -> ImageData
         classes, class_to_idx = find_classes(str(train_dir))
     except FileNotFoundError as e:
         raise DatasetError(f"imagefolder: {train_dir} has no class folders; {layout}") from e
-    train_images, train_labels = _read_split(train_dir, class_to_idx, size)
-    test_images, test_labels = _read_split(test_dir, class_to_idx, size)
+    train_images, train_labels = _read_split(train_dir, class_to_idx, size, stream)
+    test_images, test_labels = _read_split(test_dir, class_to_idx, size, stream)
     return ImageData(
         name="imagefolder",
         ssl_images=train_images,

@@ -25,13 +25,17 @@ def embed(
     std: torch.Tensor,
     image_size: int,
     batch_size: int = 512,
+    workers: int = 0,
 ) -> torch.Tensor:
-    """Features of clean (un-augmented) images with BatchNorm in eval mode."""
+    """Features of clean (un-augmented) images with BatchNorm in eval mode. `images` may
+    be `ImageFiles`, decoded by `workers` DataLoader processes."""
+    from ssl_bench.batches import in_chunks  # it imports the step, which imports this module
+
     was_training = module.training
     module.eval()
     out = []
-    for start in range(0, len(images), batch_size):
-        x = normalize_images(images[start : start + batch_size], mean, std)
+    for chunk in in_chunks(images, batch_size, mean.device, workers):
+        x = normalize_images(chunk, mean, std)
         if x.shape[-1] != image_size or x.shape[-2] != image_size:
             x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
         out.append(module(x).float())

@@ -61,7 +61,6 @@ class Step:
     model: Siamese  # the module whose state is saved and evaluated
     net: nn.Module  # what the forward goes through: model, DDP(model), maybe compiled
     optimizer: torch.optim.Optimizer
-    images: torch.Tensor  # uint8 [N, C, H, W], on the device
     mean: torch.Tensor
     std: torch.Tensor
     size: int
@@ -80,11 +79,10 @@ class Step:
 
     @property
     def device(self) -> torch.device:
-        return self.images.device
+        return self.mean.device
 
-    def views(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two augmented, normalised views of the images at `idx`."""
-        x = self.images[idx]
+    def views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two augmented, normalised views of a uint8 batch on the device."""
         v1 = normalize_images(augment(x, self.cfg.aug.view1, self.size, self.aug_gen), self.mean, self.std)
         v2 = normalize_images(augment(x, self.cfg.aug.view2, self.size, self.aug_gen), self.mean, self.std)
         if self.cfg.train.channels_last:
@@ -117,10 +115,10 @@ class Step:
             torch._foreach_copy_(target_buffers, online_buffers)
 
     def __call__(self, micro_batches: list[torch.Tensor], lr: float, tau: float | None) -> torch.Tensor:
-        """One update over the micro-batches' image indices; the mean loss, on the device."""
+        """One update over the micro-batches (uint8 images); the mean loss, on the device."""
         loss = torch.zeros((), device=self.device)
-        for m, idx in enumerate(micro_batches):
-            v1, v2 = self.views(idx)
+        for m, x in enumerate(micro_batches):
+            v1, v2 = self.views(x)
             loss = loss + self.forward_backward(v1, v2, last=m == len(micro_batches) - 1) / len(micro_batches)
         self.optimizer_step(lr)
         if tau is not None:
@@ -131,17 +129,17 @@ class Step:
 
 def build_step(
     cfg: RunConfig,
-    images: torch.Tensor,
+    in_chans: int,
     mean: torch.Tensor,
     std: torch.Tensor,
     size: int,
     dist: Dist = SINGLE,
 ) -> Step:
-    """Model, optimizer and augmentation stream for `cfg` on the images' device, with the
+    """Model, optimizer and augmentation stream for `cfg` on the device of `mean`, with the
     run's switches applied (channels_last, SyncBN and DDP across processes, torch.compile)."""
-    device = images.device
+    device = mean.device
     t = cfg.train
-    model = build_model(cfg, images.shape[1], size).to(device)
+    model = build_model(cfg, in_chans, size).to(device)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
     net: nn.Module = model
@@ -158,7 +156,7 @@ def build_step(
     optimizer = build_optimizer(cfg, model)
     # Each process draws its own augmentations (a different stream per rank).
     aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * dist.rank)
-    return Step(cfg, model, net, optimizer, images, mean, std, size, aug_gen, dist)
+    return Step(cfg, model, net, optimizer, mean, std, size, aug_gen, dist)
 
 
 def micro_batches(order: torch.Tensor, step_in_epoch: int, cfg: RunConfig, dist: Dist) -> list[torch.Tensor]:

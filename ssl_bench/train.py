@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ssl_bench.batches import epoch_batches, on_device
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
 from ssl_bench.distributed import SINGLE, Dist
@@ -23,7 +24,7 @@ from ssl_bench.model import Siamese
 from ssl_bench.records import RECORD_NAME, SCHEMA_VERSION, atomic_write, provenance, read_record, write_json_atomic
 from ssl_bench.schedules import tau_cosine, warmup_cosine
 from ssl_bench.spec import SpecError
-from ssl_bench.step import build_model, build_step, micro_batches
+from ssl_bench.step import build_model, build_step
 
 CHECKPOINT_NAME = "checkpoint.pt"
 HEARTBEAT_NAME = "heartbeat.json"
@@ -98,15 +99,16 @@ class _Progress:
 def _evaluate(
     cfg: RunConfig, model: Siamese, data: ImageData, mean: torch.Tensor, std: torch.Tensor, size: int, full: bool
 ) -> dict:
-    train_f = embed(model.backbone, data.train_images, mean, std, size)
-    test_f = embed(model.backbone, data.test_images, mean, std, size)
+    workers = cfg.data.workers
+    train_f = embed(model.backbone, data.train_images, mean, std, size, workers=workers)
+    test_f = embed(model.backbone, data.test_images, mean, std, size, workers=workers)
     out = {
         "knn_top1": knn_top1(
             train_f, data.train_labels, test_f, data.test_labels, k=cfg.eval.knn_k, temperature=cfg.eval.knn_temperature
         )
     }
     if full:
-        z = embed(nn.Sequential(model.backbone, model.projector), data.test_images, mean, std, size)
+        z = embed(nn.Sequential(model.backbone, model.projector), data.test_images, mean, std, size, workers=workers)
         out.update(collapse_stats(z))
         if cfg.eval.linear_probe:
             probe = linear_probe(train_f.cpu(), data.train_labels.cpu(), test_f.cpu(), data.test_labels.cpu())
@@ -162,6 +164,7 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
         train_subset=cfg.data.train_subset,
         test_subset=cfg.data.test_subset,
         image_size=cfg.data.image_size,
+        stream=cfg.data.stream,
     )
     if len(data.ssl_images) < cfg.train.batch_size:
         raise SpecError(
@@ -209,7 +212,9 @@ def _train(
     cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, record: dict, dist: Dist
 ) -> dict:
     t = cfg.train
-    images = data.ssl_images.to(device)  # uint8, loaded once; no DataLoader on the hot path
+    # uint8, loaded onto the device once, so no DataLoader on the hot path; or, with
+    # data.stream, decoded from disk by DataLoader workers (ssl_bench.batches).
+    images = on_device(data.ssl_images, device)
     in_chans = images.shape[1]
     size = cfg.data.image_size or images.shape[-1]
     mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
@@ -217,13 +222,13 @@ def _train(
     data = ImageData(
         **{
             **data.__dict__,
-            "train_images": data.train_images.to(device),
+            "train_images": on_device(data.train_images, device),
             "train_labels": data.train_labels.to(device),
-            "test_images": data.test_images.to(device),
+            "test_images": on_device(data.test_images, device),
             "test_labels": data.test_labels.to(device),
         }
     )
-    step_fn = build_step(cfg, images, mean, std, size, dist)
+    step_fn = build_step(cfg, in_chans, mean, std, size, dist)
     model, optimizer, aug_gen = step_fn.model, step_fn.optimizer, step_fn.aug_gen
 
     steps_per_epoch = len(images) // t.batch_size
@@ -310,17 +315,16 @@ def _train(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    order, order_epoch = None, -1
+    batches, batches_epoch = None, -1
     while state["step"] < total:
         step = state["step"]
         epoch, k = divmod(step, steps_per_epoch)
-        if epoch != order_epoch:
+        if epoch != batches_epoch:
             # An epoch's order depends only on (seed, epoch), so a resumed run sees the same batches.
             g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-            order, order_epoch = torch.randperm(len(images), generator=g).to(device), epoch
-        loss = step_fn(
-            micro_batches(order, k, cfg, dist), float(lrs[step]), None if taus is None else float(taus[step])
-        )
+            order = torch.randperm(len(images), generator=g).to(device)
+            batches, batches_epoch = epoch_batches(images, order, k, steps_per_epoch, cfg, dist), epoch
+        loss = step_fn(next(batches), float(lrs[step]), None if taus is None else float(taus[step]))
         pending.append((step, loss))
         state["step"] += 1
         state["images_seen"] += t.batch_size

@@ -40,7 +40,7 @@ def test_unknown_dataset_lists_choices() -> None:
     with pytest.raises(DatasetError) as excinfo:
         load_dataset("foo")
     assert one_line_error(excinfo) == (
-        "unknown dataset 'foo'; choose one of: cifar10, cifar100, fashion-mnist, imagefolder, stl10"
+        "unknown dataset 'foo'; choose one of: cifar10, cifar100, fashion-mnist, imagefolder, stl10, synthetic"
     )
 
 

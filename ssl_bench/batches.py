@@ -1,0 +1,73 @@
+"""The images of each update, from the device or streamed from disk.
+
+An epoch's order fixes every update's images (`step.micro_batches`). Images held on the
+device are gathered by index there; `ImageFiles` are decoded by DataLoader workers into
+pinned memory, ahead of the step, in exactly that order, so both give the same batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from ssl_bench.config import RunConfig
+from ssl_bench.data import ImageFiles
+from ssl_bench.distributed import Dist
+from ssl_bench.step import micro_batches
+
+
+def on_device(images: torch.Tensor | ImageFiles, device: torch.device) -> torch.Tensor | ImageFiles:
+    """Images moved to the device, or left on disk when they are streamed."""
+    return images if isinstance(images, ImageFiles) else images.to(device)
+
+
+def _stack(images: list[torch.Tensor]) -> torch.Tensor:
+    return torch.stack(images)
+
+
+def loader(images: ImageFiles, batches: list[list[int]], workers: int, device: torch.device):
+    """A DataLoader decoding the given index batches, in order, into (pinned) uint8 tensors."""
+    return torch.utils.data.DataLoader(
+        images,
+        batch_sampler=batches,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        collate_fn=_stack,
+        prefetch_factor=4 if workers else None,
+    )
+
+
+def epoch_batches(
+    images: torch.Tensor | ImageFiles,
+    order: torch.Tensor,
+    first_step: int,
+    steps_per_epoch: int,
+    cfg: RunConfig,
+    dist: Dist,
+) -> Iterator[list[torch.Tensor]]:
+    """This process's micro-batches (uint8, on the order's device) for the updates
+    `first_step` .. the end of the epoch (a resumed run starts mid-epoch)."""
+    steps = [micro_batches(order, k, cfg, dist) for k in range(first_step, steps_per_epoch)]
+    if not isinstance(images, ImageFiles):
+        for idx in steps:
+            yield [images[i] for i in idx]
+        return
+    flat = [i.tolist() for idx in steps for i in idx]
+    it = iter(loader(images, flat, cfg.data.workers, order.device))
+    for idx in steps:
+        yield [next(it).to(order.device, non_blocking=True) for _ in idx]
+
+
+def in_chunks(
+    images: torch.Tensor | ImageFiles, batch_size: int, device: torch.device, workers: int = 0
+) -> Iterator[torch.Tensor]:
+    """The images in order, `batch_size` at a time, on `device` (for evaluation)."""
+    n = len(images)
+    if not isinstance(images, ImageFiles):
+        for start in range(0, n, batch_size):
+            yield images[start : start + batch_size].to(device)
+        return
+    chunks = [list(range(start, min(start + batch_size, n))) for start in range(0, n, batch_size)]
+    for x in loader(images, chunks, workers, device):
+        yield x.to(device, non_blocking=True)
