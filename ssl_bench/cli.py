@@ -30,7 +30,11 @@ def _add_grid_selection(p: argparse.ArgumentParser) -> None:
     """The options that pick an ablation grid; status and report take the ones run took."""
     p.add_argument("--method", default=None, help="comma-separated methods (default: the ablation's)")
     p.add_argument("--preset", default=None, help="scale preset the grid ran at (default cpu)")
-    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the ablation's)")
+    p.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds (default: the ablation's); report also takes 'found': every seed with a record",
+    )
     p.add_argument("--row", dest="rows", action="append", default=None, metavar="LABEL", help="only this row")
     p.add_argument("--epochs", type=int, default=None, help="the --epochs the grid ran with, if any")
     p.add_argument(
@@ -448,9 +452,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
     write_index = args.ablation == "all"
     names = list_ablations() if write_index else [args.ablation]
+    seeds_arg = args.seeds
     done_reports = []
     for name in names:
         args.ablation = name
+        if seeds_arg == "found":
+            args.seeds = _seeds_found(Path(args.runs) / name)
         ablation, preset, points = _grid(args)
         entries = [Entry(p.labels, read_record(run_dir(Path(args.runs), p) / "record.json")) for p in points]
         if len(names) > 1 and not any(e.record for e in entries):
@@ -468,6 +475,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     if write_index:
         _write_index(args, done_reports)
     return 0
+
+
+def _seeds_found(grid_dir: Path) -> str | None:
+    """The seeds of the records under a grid's directory, as --seeds takes them (None: none)."""
+    import json
+
+    seeds = set()
+    for path in grid_dir.glob("*/record.json"):
+        try:
+            seeds.add(int(json.loads(path.read_text())["config"]["seed"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an unreadable record is reported as such by the grid, not here
+    return ",".join(str(s) for s in sorted(seeds)) or None
 
 
 def _write_index(args: argparse.Namespace, reports: list) -> None:

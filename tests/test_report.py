@@ -129,3 +129,25 @@ def test_index_embeds_tables_links_plots_and_gives_commands():
     )
     assert "![tau](tau/tau.png)" in text and "| 0.99 | 80.5 ± 0.7 (2) |" in text
     assert "Machines: test cpu (2 cores)." in text
+
+
+def test_index_names_the_seeds_it_reports_when_they_are_not_the_default():
+    from ssl_bench.report import index_markdown
+
+    text = index_markdown([(tau_report(), "cpu")], [], "results/records", "results")
+    assert "--ablation tau --preset cpu --seeds 0,1 --out results/records" in text
+    assert "report --ablation tau --preset cpu --seeds 0,1 --runs results/records" in text
+
+
+def test_report_seeds_found_are_the_seeds_on_disk(tmp_path):
+    import json
+
+    from ssl_bench.cli import _seeds_found
+
+    for i, seed in enumerate([2, 0, 2]):
+        (tmp_path / f"r{i}").mkdir()
+        (tmp_path / f"r{i}" / "record.json").write_text(json.dumps({"config": {"seed": seed}}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "record.json").write_text("{")
+    assert _seeds_found(tmp_path) == "0,2"
+    assert _seeds_found(tmp_path / "absent") is None
