@@ -628,6 +628,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ssl-bench: interrupted; re-run the same command to resume from the last checkpoint", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ssl-bench status ... | head`): stop quietly, as other tools do.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
