@@ -20,50 +20,26 @@ import torch
 
 from ssl_bench.batches import epoch_batches, on_device
 from ssl_bench.config import RunConfig, run_id, to_dict
-from ssl_bench.data import ImageData, load_dataset
+from ssl_bench.data import ImageData
+from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device, synchronize
 from ssl_bench.distributed import SINGLE
 from ssl_bench.records import SCHEMA_VERSION, provenance
-from ssl_bench.step import Step, build_step
-from ssl_bench.train import _cpu_name, _peak_rss, resolve_device
+from ssl_bench.step import Step, build_step, uses_bf16
+from ssl_bench.train import load_run_data
 
 PARTS = ("data_aug", "forward_backward", "optimizer", "ema")
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def reset_peak_memory(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def peak_memory(device: torch.device) -> int:
-    """Peak device memory in bytes (on the CPU: the process's peak resident set)."""
-    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss()
-
-
-def device_name(device: torch.device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name()
-
-
-def load_bench_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
-    return load_dataset(
-        cfg.data.dataset,
-        data_dir,
-        train_subset=cfg.data.train_subset,
-        test_subset=cfg.data.test_subset,
-        image_size=cfg.data.image_size,
-        stream=cfg.data.stream,
-    )
 
 
 def resolved_switches(cfg: RunConfig, device: torch.device) -> dict:
     """The speed switches as they act on this device (precision "auto" resolved)."""
     t = cfg.train
-    bf16 = t.precision == "bf16" or (t.precision == "auto" and device.type == "cuda")
-    return {"precision": "bf16" if bf16 else "fp32", "channels_last": t.channels_last, "compile": t.compile}
+    precision = "bf16" if uses_bf16(cfg, device) else "fp32"
+    return {"precision": precision, "channels_last": t.channels_last, "compile": t.compile}
+
+
+def timing_lr(cfg: RunConfig) -> float:
+    """A small learning rate: a benchmark times updates, it does not train."""
+    return cfg.method.optim.base_lr * cfg.train.batch_size / 256 * 0.01
 
 
 def bench(
@@ -77,7 +53,7 @@ def bench(
     """Time `steps` updates after `warmup` untimed ones (compilation, cuDNN autotuning and
     the allocator settle there), then time each part of `steps` more."""
     device = resolve_device(device_name_or_auto)
-    data = data if data is not None else load_bench_data(cfg, data_dir)
+    data = data if data is not None else load_run_data(cfg, data_dir)
     images = on_device(data.ssl_images, device)
     size = cfg.data.image_size or images.shape[-1]
     mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
@@ -85,8 +61,7 @@ def bench(
     step = build_step(cfg, images.shape[1], mean, std, size)
     step.model.train()
     t = cfg.train
-    # A small learning rate: the benchmark times updates, it does not train.
-    lr = cfg.method.optim.base_lr * t.batch_size / 256 * 0.01
+    lr = timing_lr(cfg)
     tau = 0.99 if cfg.method.target == "ema" else None
     order_gen = torch.Generator().manual_seed(cfg.seed)
 
@@ -100,12 +75,12 @@ def bench(
 
     for _ in range(warmup):
         step(next(it), lr, tau)
-    sync(device)
+    synchronize(device)
     reset_peak_memory(device)
     start = time.perf_counter()
     for _ in range(steps):
         loss = step(next(it), lr, tau)
-    sync(device)
+    synchronize(device)
     steady_s = time.perf_counter() - start
     if not torch.isfinite(loss):
         raise RuntimeError(f"the benchmark's loss is {loss.item()}: the timed steps are not meaningful")
@@ -136,21 +111,21 @@ def _split(step: Step, batches: Iterator[list[torch.Tensor]], lr: float, tau: fl
     device = step.device
     times: dict[str, list[float]] = {p: [] for p in (*PARTS, "total")}
     for _ in range(steps):
-        sync(device)
+        synchronize(device)
         marks = [time.perf_counter()]
         views = [step.views(x) for x in next(batches)]
-        sync(device)
+        synchronize(device)
         marks.append(time.perf_counter())
         for m, (v1, v2) in enumerate(views):
             step.forward_backward(v1, v2, last=m == len(views) - 1)
-        sync(device)
+        synchronize(device)
         marks.append(time.perf_counter())
         step.optimizer_step(lr)
-        sync(device)
+        synchronize(device)
         marks.append(time.perf_counter())
         if tau is not None:
             step.ema(tau)
-        sync(device)
+        synchronize(device)
         marks.append(time.perf_counter())
         for name, a, b in zip(PARTS, marks[:-1], marks[1:], strict=True):
             times[name].append(b - a)

@@ -511,9 +511,10 @@ def _write_index(args: argparse.Namespace, reports: list) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     import time
 
-    from ssl_bench.bench import bench, format_line, load_bench_data, switch_variants
+    from ssl_bench.bench import bench, format_line, switch_variants
+    from ssl_bench.device import resolve_device
     from ssl_bench.records import write_json_atomic
-    from ssl_bench.train import resolve_device
+    from ssl_bench.train import load_run_data
 
     _validate_device(args.device)
     if args.steps < 1 or args.warmup < 0:
@@ -528,7 +529,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         check_comparable(cfg)
     device = resolve_device(args.device)
-    data = load_bench_data(cfg, args.data_dir)
+    data = load_run_data(cfg, args.data_dir)
     variants = switch_variants(cfg, device) if args.each_switch else [("as configured", cfg)]
     print(
         f"{cfg.method_name}, {cfg.backbone}, batch {cfg.train.batch_size}, {cfg.data.dataset}, "

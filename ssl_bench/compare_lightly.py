@@ -18,8 +18,10 @@ import torch
 from torch import nn
 
 from ssl_bench.backbones import build_backbone
+from ssl_bench.bench import timing_lr
 from ssl_bench.config import RunConfig
 from ssl_bench.data import ImageData
+from ssl_bench.device import synchronize
 from ssl_bench.spec import SpecError
 from ssl_bench.step import autocast, build_optimizer
 
@@ -145,7 +147,7 @@ def bench_lightly(
     model = LightlyModel(cfg, backbone, feat_dim).to(device).train()
     optimizer = build_optimizer(cfg, model)
     for group in optimizer.param_groups:
-        group["lr"] = cfg.method.optim.base_lr * cfg.train.batch_size / 256 * 0.01
+        group["lr"] = timing_lr(cfg)
     loader = torch.utils.data.DataLoader(
         PILViews(data.ssl_images, lightly_transform(cfg, size, data.mean, data.std)),
         batch_size=cfg.train.batch_size,
@@ -165,8 +167,7 @@ def bench_lightly(
     start = 0.0
     for i in range(warmup + steps):
         if i == warmup:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             start = time.perf_counter()
         x0, x1 = (v.to(device, non_blocking=True) for v in next(it))
         with autocast(cfg, device):
@@ -175,8 +176,7 @@ def bench_lightly(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         model.momentum_update(0.99)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronize(device)
     elapsed = time.perf_counter() - start
     return {
         "library": "lightly",

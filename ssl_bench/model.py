@@ -78,6 +78,16 @@ class Siamese(nn.Module):
         return loss, z1.detach()
 
     def ema_pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """(target, online) parameters, in matching order, for the EMA update."""
         assert self.target is not None
-        online = nn.Sequential(self.backbone, self.projector)
-        return list(self.target.parameters()), list(online.parameters())
+        return list(self.target.parameters()), list(self._online().parameters())
+
+    def ema_buffer_pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """(target, online) buffers: BatchNorm statistics, copied rather than averaged
+        (they are not learned; the target uses batch statistics in training)."""
+        assert self.target is not None
+        return list(self.target.buffers()), list(self._online().buffers())
+
+    def _online(self) -> nn.Module:
+        # The online counterpart of the target: the same module layout, so the same order.
+        return nn.Sequential(self.backbone, self.projector)

@@ -47,9 +47,13 @@ def build_optimizer(cfg: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=0.0, weight_decay=o.weight_decay)
 
 
+def uses_bf16(cfg: RunConfig, device: torch.device) -> bool:
+    """train.precision on this device ("auto": bf16 on CUDA, fp32 on the CPU)."""
+    return cfg.train.precision == "bf16" or (cfg.train.precision == "auto" and device.type == "cuda")
+
+
 def autocast(cfg: RunConfig, device: torch.device):
-    bf16 = cfg.train.precision == "bf16" or (cfg.train.precision == "auto" and device.type == "cuda")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=uses_bf16(cfg, device))
 
 
 @dataclass
@@ -70,12 +74,8 @@ class Step:
 
     def __post_init__(self) -> None:
         if self.model.target is not None:
-            online = nn.Sequential(self.model.backbone, self.model.projector)
             # Fixed lists of tensors: load_state_dict copies into them, so they stay valid.
-            self._ema = (
-                self.model.ema_pairs(),
-                (list(self.model.target.buffers()), list(online.buffers())),
-            )
+            self._ema = (self.model.ema_pairs(), self.model.ema_buffer_pairs())
 
     @property
     def device(self) -> torch.device:
@@ -107,8 +107,8 @@ class Step:
         self.optimizer.zero_grad(set_to_none=True)
 
     def ema(self, tau: float) -> None:
-        """Target ← τ target + (1 − τ) online, and the BatchNorm statistics copied (they are
-        not learned, so averaging them means nothing; the target uses batch statistics)."""
+        """Target ← τ target + (1 − τ) online; BatchNorm statistics copied (see
+        `Siamese.ema_buffer_pairs`)."""
         (target, online), (target_buffers, online_buffers) = self._ema
         ema_update(target, online, tau)
         if target_buffers:

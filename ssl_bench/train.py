@@ -18,6 +18,7 @@ from torch import nn
 from ssl_bench.batches import epoch_batches, on_device
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
+from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device
 from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe
 from ssl_bench.model import Siamese
@@ -56,10 +57,17 @@ class RunEnv:
     read_every: int | None = None
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
+    """The dataset as `cfg.data` asks for it (subsets, image size, streamed or loaded)."""
+    d = cfg.data
+    return load_dataset(
+        d.dataset,
+        data_dir,
+        train_subset=d.train_subset,
+        test_subset=d.test_subset,
+        image_size=d.image_size,
+        stream=d.stream,
+    )
 
 
 def record_path(cfg: RunConfig, out_dir: Path) -> Path:
@@ -158,14 +166,7 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
         env.log(f"run {rid} is already done: {rec_path}")
         return existing
     device = resolve_device(env.device) if dist is None else torch.device(env.device)
-    data = load_dataset(
-        cfg.data.dataset,
-        env.data_dir,
-        train_subset=cfg.data.train_subset,
-        test_subset=cfg.data.test_subset,
-        image_size=cfg.data.image_size,
-        stream=cfg.data.stream,
-    )
+    data = load_run_data(cfg, env.data_dir)
     if len(data.ssl_images) < cfg.train.batch_size:
         raise SpecError(
             f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.ssl_images)} "
@@ -312,8 +313,7 @@ def _train(
     last_ckpt = time.monotonic()
     seg_start = time.monotonic()
     model.train()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(device)
 
     batches, batches_epoch = None, -1
     while state["step"] < total:
@@ -394,8 +394,8 @@ def _train(
                 "steps": total,
                 "device": str(device),
                 "devices": dist.world,
-                "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
-                "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else _peak_rss(),
+                "device_name": device_name(device),
+                "peak_memory_bytes": peak_memory(device),
                 "threads": torch.get_num_threads(),
             },
         }
@@ -475,20 +475,3 @@ def _rank_main(rank: int, world: int, cfg: RunConfig, fields: tuple, port: int, 
         run(cfg, env, dist)
     finally:
         distributed.shutdown()
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return f"cpu ({os.cpu_count()} cores)"
-
-
-def _peak_rss() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -2,13 +2,12 @@
 
 import pytest
 import torch
+from helpers import QUIET
 
 from ssl_bench.config import build_config
 from ssl_bench.loss import beta_info_nce
 from ssl_bench.spec import SpecError
 from ssl_bench.train import Preempted, RunEnv, run
-
-QUIET = {"progress": False, "log": lambda msg: None}
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.5, 1.0])

@@ -7,18 +7,13 @@ import shutil
 
 import pytest
 import torch
+from helpers import QUIET, smoke
 
 from ssl_bench.config import build_config, run_id
 from ssl_bench.data import load_dataset
 from ssl_bench.records import RECORD_NAME
 from ssl_bench.step import build_step
 from ssl_bench.train import NonFiniteLoss, RunEnv, run
-
-QUIET = {"progress": False, "log": lambda msg: None}
-
-
-def smoke(method="byol", **overrides):
-    return build_config(method, preset="smoke", overrides=overrides)
 
 
 def small_step(cfg):

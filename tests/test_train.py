@@ -4,16 +4,11 @@ import json
 
 import pytest
 import torch
+from helpers import QUIET, smoke
 
 from ssl_bench.config import build_config, run_id
 from ssl_bench.records import RECORD_NAME
 from ssl_bench.train import CHECKPOINT_NAME, NonFiniteLoss, Preempted, RunEnv, run
-
-QUIET = {"progress": False, "log": lambda msg: None}
-
-
-def smoke(method="byol", **overrides):
-    return build_config(method, preset="smoke", overrides=overrides)
 
 
 def stop_after(n):
