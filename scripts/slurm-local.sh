@@ -113,13 +113,13 @@ EOF
     if ! pgrep -x munged >/dev/null; then
       install -d -o munge -g munge -m 0755 /run/munge
       runuser -u munge -- /usr/sbin/munged </dev/null
-      for _ in $(seq 50); do [ -f /run/munge/munged.pid ] && break; sleep 0.1; done
+      for _ in $(seq 600); do [ -f /run/munge/munged.pid ] && break; sleep 0.1; done
       cp /run/munge/munged.pid "$base/munged.pid"  # ours to stop
     fi
     /usr/sbin/slurmctld -f "$base/slurm.conf" </dev/null
     /usr/sbin/slurmd -f "$base/slurm.conf" </dev/null
     export SLURM_CONF="$base/slurm.conf"
-    for _ in $(seq 150); do
+    for _ in $(seq 1200); do  # up to 2 min: a slow CPU starts the daemons slowly
       [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] && break
       sleep 0.1
     done

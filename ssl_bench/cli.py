@@ -290,8 +290,10 @@ def _summary(rec: dict, path: Path) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ssl_bench.checkpoint import CheckpointError
     from ssl_bench.config import run_id, to_dict
     from ssl_bench.data import DatasetError
+    from ssl_bench.liveness import AlreadyRunning
     from ssl_bench.spec import SpecError
     from ssl_bench.train import RunEnv, record_path, run
 
@@ -306,12 +308,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.resume:
         out = Path(args.resume).parent
+    check_writable(out, "--out")
     status = 0
     for cfg in configs:
         env = RunEnv(out_dir=out, data_dir=args.data_dir, device=args.device, checkpoint_every_s=args.checkpoint_every)
         try:
             rec = run(cfg, env)
-        except (DatasetError, SpecError):
+        except AlreadyRunning as err:
+            print(f"ssl-bench: {err}", flush=True)
+            continue
+        except (DatasetError, SpecError, CheckpointError):
             raise
         except Exception as err:  # the traceback is in the failed record
             print(
@@ -322,6 +328,37 @@ def cmd_run(args: argparse.Namespace) -> int:
             continue
         print(_summary(rec, record_path(cfg, out)), flush=True)
     return status
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse an output directory that cannot be written, before anything runs: create it
+    (and any missing parents) and a probe file in it, and remove whatever this created."""
+    import os
+    import tempfile
+
+    path = Path(path).expanduser()
+    created = []
+    probe = path
+    while not probe.exists():
+        created.append(probe)
+        probe = probe.parent
+    try:
+        if not probe.is_dir():
+            raise NotADirectoryError(f"{probe} is not a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path, prefix=".ssl-bench-write-test-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        for d in created:  # deepest first: leave nothing behind
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        reason = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else (err.strerror or str(err))
+        raise BadInput(f"{option} {path}: cannot write there ({reason}); choose a writable directory") from None
+    for d in created:
+        d.rmdir()  # made only to test; the run makes what it needs
 
 
 def _grid(args: argparse.Namespace):
@@ -377,6 +414,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise BadInput(f"--sbatch {item!r}: expected KEY=VALUE, e.g. constraint=a100")
         sbatch.append((key.strip().lstrip("-"), value.strip()))
     ablation, preset, points = _grid(args)
+    if not args.dry_run:
+        check_writable(Path(args.out), "--out")
     statuses = grid_status(Path(args.out), points)
     if not args.dry_run:
         adopted = adopt_finished_twins(Path(args.out), pending(statuses))
@@ -399,8 +438,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise BadInput(f"--gpus-per-run {args.gpus_per_run} is fewer than train.devices={wide} of the grid")
     task = RunTask(str(args.out), args.data_dir, args.device, args.checkpoint_every)
     if args.launcher == "local":
+        at_once = "one after another" if args.jobs == 1 else f"{args.jobs} at a time"
+        print(f"launching {len(todo)} runs on this machine, {at_once}; an ETA follows from the first run's first steps")
         results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))
-        failed = [r for r in results if r["status"] != "done"]
+        failed = [r for r in results if r["status"] not in ("done", "running")]
         print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
         for r in failed:
             print(f"  failed: run {r['run_id']}: {r.get('error', 'see its record')}", file=sys.stderr)
@@ -442,7 +483,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ssl_bench.ablation import list_ablations
-    from ssl_bench.records import read_record
+    from ssl_bench.records import RECORD_NAME
     from ssl_bench.report import Entry, build_report, to_markdown, write_report
     from ssl_bench.sweep import run_dir
 
@@ -450,6 +491,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     bad = [f for f in formats if f not in ("md", "csv", "tex", "png", "svg")]
     if bad or not formats:
         raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
+    check_writable(Path(args.out), "--out")
     write_index = args.ablation == "all"
     names = list_ablations() if write_index else [args.ablation]
     seeds_arg = args.seeds
@@ -459,7 +501,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if seeds_arg == "found":
             args.seeds = _seeds_found(Path(args.runs) / name)
         ablation, preset, points = _grid(args)
-        entries = [Entry(p.labels, read_record(run_dir(Path(args.runs), p) / "record.json")) for p in points]
+        entries = [Entry(p.labels, _record_or_corrupt(run_dir(Path(args.runs), p) / RECORD_NAME)) for p in points]
         if len(names) > 1 and not any(e.record for e in entries):
             print(f"{name}: no records under {Path(args.runs) / name}; skipped")
             continue
@@ -475,6 +517,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     if write_index:
         _write_index(args, done_reports)
     return 0
+
+
+def _record_or_corrupt(path: Path) -> dict | None:
+    """A point's record for the report; a corrupt file shows as such, with its path."""
+    from ssl_bench.records import CorruptRecord, load_record
+
+    try:
+        return load_record(path)
+    except CorruptRecord as err:
+        print(f"ssl-bench: {err}", file=sys.stderr)
+        return {"status": "corrupt", "error": str(err)}
 
 
 def _seeds_found(grid_dir: Path) -> str | None:
@@ -523,6 +576,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise BadInput(f"--workers {args.workers} must be >= 0")
     if "," in args.method:
         raise BadInput(f"--method {args.method!r}: bench takes one method")
+    check_writable(Path(args.out), "--out")
     (cfg,) = _configs(args)
     if args.compare == "lightly":
         from ssl_bench.compare_lightly import check_comparable
@@ -609,6 +663,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ssl_bench.checkpoint import CheckpointError
     from ssl_bench.data import DatasetError
     from ssl_bench.registry import UnknownNameError
     from ssl_bench.spec import SpecError
@@ -623,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
             "bench": cmd_bench,
             "report": cmd_report,
         }[args.command](args)
-    except (BadInput, DatasetError, SpecError, UnknownNameError) as err:
+    except (BadInput, CheckpointError, DatasetError, SpecError, UnknownNameError) as err:
         print(f"ssl-bench: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ import platform
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -51,12 +52,56 @@ def write_json_atomic(path: Path, obj: dict) -> None:
 
 
 def read_record(path: Path) -> dict | None:
-    """The record at `path`, or None when it is absent or unreadable."""
+    """The JSON object at `path`, or None when it is absent or unreadable (heartbeats,
+    configs: files whose loss costs nothing). Run records go through `load_record`."""
     try:
         with open(path) as f:
-            return json.load(f)
-    except (OSError, json.JSONDecodeError):
+            obj = json.load(f)
+    except (OSError, ValueError):
         return None
+    return obj if isinstance(obj, dict) else None
+
+
+class CorruptRecord(Exception):
+    """A record file that exists but is not a record (torn by a foreign tool, truncated
+    by a full disk, edited by hand): never mistaken for a missing run, never deleted."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"corrupt record {path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+def load_record(path: Path) -> dict | None:
+    """The run record at `path`; None when there is none; CorruptRecord when the file is
+    there but unreadable, not JSON, or not a record (no status)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        raise CorruptRecord(path, f"unreadable ({type(err).__name__})") from None
+    try:
+        obj = json.loads(text)
+    except ValueError as err:
+        raise CorruptRecord(path, f"not JSON ({err})") from None
+    if not isinstance(obj, dict) or not isinstance(obj.get("status"), str):
+        raise CorruptRecord(path, "no status field")
+    return obj
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a corrupt record out of the way (never delete it) and return its new name."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    k = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{k}")
+        k += 1
+    os.replace(path, target)
+    return target
 
 
 def _git_commit() -> dict:

@@ -44,7 +44,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "method": e.labels["method"],
                 "seed": e.labels["seed"],
                 "status": status,
-                "error": rec.get("error") if status == "failed" else None,
+                "error": rec.get("error") if status in ("failed", "corrupt") else None,
                 "linear_top1": _pct(m.get("linear_top1")),
                 "linear_top5": _pct(m.get("linear_top5")),
                 "knn_top1": _pct(m.get("knn_top1")),
@@ -98,6 +98,7 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str]) -> pd.DataFrame:
             "failed": int((g.status == "failed").sum()),
             "missing": int((g.status == "missing").sum()),
             "running": int(g.status.isin(["running"]).sum()),
+            "corrupt": int((g.status == "corrupt").sum()),
             "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
         }
         for col in (METRIC, "knn_top1", "drop", "z_std", "random_linear_top1", "random_knn_top1"):
@@ -154,6 +155,8 @@ def _status_cell(item: pd.Series | None) -> str | None:
     if item["n"] == 0:
         if item["failed"]:
             return "failed"
+        if item["corrupt"]:
+            return "corrupt record"
         if item["running"]:
             return "running"
         return "missing"
@@ -180,11 +183,8 @@ def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str]) -> 
                 line[f"{prefix}kNN"] = ""
                 line[f"{prefix}z std"] = ""
             else:
-                extra = (
-                    ""
-                    if not (item["failed"] or item["missing"])
-                    else f" (+{item['failed']} failed, {item['missing']} missing)"
-                )
+                others = [(item[k], k) for k in ("failed", "corrupt", "missing") if item[k]]
+                extra = f" (+{', '.join(f'{n} {k}' for n, k in others)})" if others else ""
                 line[f"{prefix}top-1"] = _cell(item[METRIC], item[f"{METRIC}_std"], item["n"]) + extra
                 line[f"{prefix}Δ"] = _signed(item["drop"], item["drop_std"], item["n"])
                 line[f"{prefix}kNN"] = _cell(item["knn_top1"], item["knn_top1_std"], item["n"])

@@ -7,27 +7,26 @@ one atomic file per run, so concurrent tasks on a shared filesystem never collid
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
-import socket
-import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ssl_bench.ablation import Point
-from ssl_bench.records import RECORD_NAME, read_record
-from ssl_bench.train import CHECKPOINT_NAME, HEARTBEAT_NAME, Preempted, RunEnv, run
-
-# A run whose heartbeat is older than this is reported as interrupted, not running.
-STALE_AFTER_S = 15 * 60
+from ssl_bench.checkpoint import CHECKPOINT_NAME
+from ssl_bench.eta import SweepClock
+from ssl_bench.liveness import HEARTBEAT_NAME, AlreadyRunning, describe, is_alive
+from ssl_bench.records import RECORD_NAME, CorruptRecord, load_record, read_record, set_aside
+from ssl_bench.train import Preempted, RunEnv, run
 
 
 @dataclass(frozen=True)
 class PointStatus:
     point: Point
-    state: str  # done | failed | running | interrupted | missing
+    state: str  # done | failed | running | interrupted | corrupt | missing
     detail: str = ""
 
 
@@ -37,44 +36,27 @@ def run_dir(out_root: Path, point: Point) -> Path:
 
 def point_status(out_root: Path, point: Point, now: float | None = None) -> PointStatus:
     d = run_dir(out_root, point)
-    rec = read_record(d / RECORD_NAME)
+    try:
+        rec, corrupt = load_record(d / RECORD_NAME), None
+    except CorruptRecord as err:
+        rec, corrupt = None, err
     if rec is not None and rec.get("status") == "done":
         return PointStatus(point, "done")
     heartbeat = read_record(d / HEARTBEAT_NAME)
-    now = time.time() if now is None else now
     if (
         heartbeat is not None
-        and _alive(heartbeat, now)
+        and is_alive(heartbeat, now)
         and (rec is None or heartbeat.get("time", 0) > rec.get("finished", 0))
     ):
-        where = heartbeat.get("slurm_job") or f"pid {heartbeat.get('pid')} on {heartbeat.get('host')}"
-        return PointStatus(point, "running", f"step {heartbeat.get('step')}/{heartbeat.get('total')} ({where})")
+        return PointStatus(point, "running", describe(heartbeat))
+    if corrupt is not None:
+        return PointStatus(point, "corrupt", f"{corrupt.path} ({corrupt.reason}); kept aside when the run is redone")
     if rec is not None and rec.get("status") == "failed":
         return PointStatus(point, "failed", rec.get("error", "no reason recorded"))
     if (d / CHECKPOINT_NAME).exists():
-        step = heartbeat.get("step") if heartbeat else "?"
-        return PointStatus(point, "interrupted", f"checkpoint at step {step}; will resume")
+        step = heartbeat.get("step") if heartbeat else None
+        return PointStatus(point, "interrupted", f"checkpoint at step {step if step is not None else '?'}; will resume")
     return PointStatus(point, "missing")
-
-
-def _alive(heartbeat: dict, now: float) -> bool:
-    if now - heartbeat.get("time", 0) > STALE_AFTER_S:
-        return False
-    if heartbeat.get("host") == socket.gethostname() and not heartbeat.get("slurm_job"):
-        try:
-            os.kill(int(heartbeat["pid"]), 0)  # a local run killed with -9 leaves a stale heartbeat
-        except (OSError, KeyError, ValueError):
-            return False
-        return _not_zombie(int(heartbeat["pid"]))
-    return True
-
-
-def _not_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def grid_status(out_root: Path, points: Sequence[Point]) -> list[PointStatus]:
@@ -83,13 +65,13 @@ def grid_status(out_root: Path, points: Sequence[Point]) -> list[PointStatus]:
 
 def summarize(statuses: Sequence[PointStatus]) -> str:
     counts = Counter(s.state for s in statuses)
-    order = ("done", "running", "failed", "interrupted", "missing")
+    order = ("done", "running", "failed", "interrupted", "corrupt", "missing")
     return ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) or "nothing"
 
 
 def to_launch(statuses: Sequence[PointStatus]) -> list[Point]:
-    """Missing, failed and interrupted points; never those done or visibly running."""
-    return [s.point for s in statuses if s.state in ("missing", "failed", "interrupted")]
+    """Missing, failed, interrupted and corrupt points; never those done or visibly running."""
+    return [s.point for s in statuses if s.state in ("missing", "failed", "interrupted", "corrupt")]
 
 
 def adopt_finished_twins(out_root: Path, points: Sequence[Point]) -> list[Point]:
@@ -103,13 +85,19 @@ def adopt_finished_twins(out_root: Path, points: Sequence[Point]) -> list[Point]
     adopted = []
     for p in points:
         target = run_dir(out_root, p) / RECORD_NAME
-        if (read_record(target) or {}).get("status") == "done":
-            continue
+        try:
+            if (load_record(target) or {}).get("status") == "done":
+                continue
+        except CorruptRecord:
+            pass  # set aside below, once a twin is found to replace it
+        corrupt = point_status(out_root, p).state == "corrupt"
         for twin in sorted(Path(out_root).glob(f"*/{p.run_id}/{RECORD_NAME}")):
             rec = read_record(twin)
             if rec is None or rec.get("status") != "done" or twin == target:
                 continue
             rec = {**rec, "labels": p.labels, "adopted_from": str(twin.parent.relative_to(out_root))}
+            if corrupt:
+                set_aside(target)
             config = twin.parent / "config.json"
             if config.exists():
                 write_json_atomic(target.parent / "config.json", json.loads(config.read_text()))
@@ -141,6 +129,9 @@ class RunTask:
     checkpoint_every_s: float = 300.0
     threads: int | None = None
     _stop: bool = field(default=False, repr=False)
+    # Local, one run after another only (a callback does not pickle): the run's own
+    # estimate of its training time, from its first steps.
+    on_estimate: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, point: Point) -> dict:
         import torch
@@ -156,9 +147,13 @@ class RunTask:
             progress=False,
             should_stop=lambda: self._stop,
             labels=point.labels,
+            on_estimate=self.on_estimate,
         )
         try:
             rec = run(point.config, env)
+        except AlreadyRunning as err:
+            print(f"ssl-bench: {err}", flush=True)
+            return {"run_id": point.run_id, "status": "running"}
         except Preempted:
             if callable(previous):
                 previous(signal.SIGUSR2, None)  # submitit: pickle checkpoint(), requeue, exit
@@ -194,10 +189,20 @@ def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=prin
     machine's cores shared between them (oversubscribed OpenMP threads can make two
     concurrent runs several times slower than one after the other)."""
     results = []
+    clock = SweepClock(len(points), jobs)
     if jobs <= 1:
+        said = []
+
+        def estimate(run_s: float) -> None:
+            if not said:  # the first run's first steps give the sweep's plan
+                said.append(True)
+                log(clock.first_estimate(run_s))
+
+        task = dataclasses.replace(task, on_estimate=estimate)
         for k, p in enumerate(points, 1):
             log(f"[{k}/{len(points)}] {p.ablation} / {p.method} / {p.row} / seed {p.seed}: run {p.run_id}")
             results.append(_run_catching(task, p))
+            log(clock.finished())
         return results
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -213,6 +218,7 @@ def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=prin
         for p, res in zip(points, pool.map(_run_catching, [task] * len(points), points), strict=True):
             log(f"{p.ablation} / {p.method} / {p.row} / seed {p.seed}: {res['status']}")
             results.append(res)
+            log(clock.finished())
     return results
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-import socket
 import sys
 import time
 import traceback
@@ -16,19 +16,29 @@ import torch
 from torch import nn
 
 from ssl_bench.batches import epoch_batches, on_device
+from ssl_bench.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
-from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device
+from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device, warn_if_slow_precision
 from ssl_bench.distributed import SINGLE, Dist
+from ssl_bench.eta import FirstSteps
 from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe
+from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.model import Siamese
-from ssl_bench.records import RECORD_NAME, SCHEMA_VERSION, atomic_write, provenance, read_record, write_json_atomic
+from ssl_bench.records import (
+    RECORD_NAME,
+    SCHEMA_VERSION,
+    CorruptRecord,
+    atomic_write,
+    load_record,
+    provenance,
+    read_record,
+    set_aside,
+    write_json_atomic,
+)
 from ssl_bench.schedules import tau_cosine, warmup_cosine
 from ssl_bench.spec import SpecError
-from ssl_bench.step import build_model, build_step
-
-CHECKPOINT_NAME = "checkpoint.pt"
-HEARTBEAT_NAME = "heartbeat.json"
+from ssl_bench.step import build_model, build_step, uses_bf16
 
 
 class Preempted(Exception):
@@ -55,6 +65,8 @@ class RunEnv:
     # checkpoint/stop decisions happen then). None: every step on the CPU, where a read
     # costs nothing, and every 50 on a GPU, where each read would stall the queue.
     read_every: int | None = None
+    # Called once with the run's expected training seconds, timed over its first steps.
+    on_estimate: Callable[[float], None] | None = None
 
 
 def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
@@ -154,17 +166,20 @@ def _end_epoch(
 
 def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
     """Train and evaluate `cfg`; return its record. A run whose record says "done" is not
-    run again. Bad input (unknown dataset, missing files) raises before anything is
-    written; a failure during training leaves a "failed" record naming the cause.
-    With train.devices > 1 the run starts one process per device (`dist` is set inside
-    those processes)."""
+    run again, and a run that another live process is training is not started twice
+    (AlreadyRunning). Bad input (unknown dataset, missing files, a refused checkpoint)
+    raises before anything is written; a failure during training leaves a "failed"
+    record naming the cause. With train.devices > 1 the run starts one process per device
+    (`dist` is set inside those processes; the parent holds the run's claim)."""
     rid = run_id(cfg)
     run_dir = Path(env.out_dir) / rid
     rec_path = run_dir / RECORD_NAME
-    existing = read_record(rec_path)
-    if existing and existing.get("status") == "done":
+    existing = _done_record(rec_path)
+    if existing:
         env.log(f"run {rid} is already done: {rec_path}")
         return existing
+    if dist is None:
+        check_not_running(run_dir, rid)  # before loading data, which can take minutes
     device = resolve_device(env.device) if dist is None else torch.device(env.device)
     data = load_run_data(cfg, env.data_dir)
     if len(data.ssl_images) < cfg.train.batch_size:
@@ -172,15 +187,46 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
             f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.ssl_images)} "
             f"training images of {cfg.data.dataset}"
         )
-    if cfg.train.devices > 1 and dist is None:
-        return _run_spawned(cfg, env)  # inputs are valid: start one process per device
-    dist = dist or SINGLE
+    if dist is not None:
+        return _run_claimed(cfg, env, data, device, run_dir, dist)
+    if cfg.train.devices > 1:
+        _check_spawnable(cfg, env)
+    warn_if_slow_precision(uses_bf16(cfg, device), device, env.log)
+    with RunClaim(run_dir, rid):
+        try:
+            existing = _done_record(rec_path, corrupt_raises=True)
+        except CorruptRecord as err:
+            env.log(f"{err}; kept aside as {set_aside(err.path).name}, and the run starts again")
+            existing = None
+        if existing:  # finished by another process while this one loaded the data
+            env.log(f"run {rid} is already done: {rec_path}")
+            return existing
+        if cfg.train.devices > 1:
+            return _run_spawned(cfg, env)  # inputs are valid: start one process per device
+        return _run_claimed(cfg, env, data, device, run_dir, SINGLE)
+
+
+def _done_record(rec_path: Path, corrupt_raises: bool = False) -> dict | None:
+    """The record at `rec_path` if it says done. A corrupt one counts as not done, and
+    raises CorruptRecord where asked (inside the claim, where it is set aside)."""
+    try:
+        rec = load_record(rec_path)
+    except CorruptRecord:
+        if corrupt_raises:
+            raise
+        return None
+    return rec if rec and rec.get("status") == "done" else None
+
+
+def _run_claimed(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, dist: Dist) -> dict:
+    """The run, with its claim held (or inside a rank of a spawned run)."""
+    ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME, device)  # refused before anything is written
     # Inputs are valid: from here on the run leaves a trace (config now, record at the end).
     if dist.main:
         write_json_atomic(run_dir / "config.json", to_dict(cfg))
     record = {
         "schema": SCHEMA_VERSION,
-        "run_id": rid,
+        "run_id": run_id(cfg),
         "status": "running",
         "labels": env.labels,
         "config": to_dict(cfg),
@@ -193,8 +239,10 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
         },
         "provenance": provenance(),
     }
+    heartbeat = Heartbeat(run_dir) if dist.main else None
     try:
-        return _train(cfg, env, data, device, run_dir, record, dist)
+        with heartbeat or contextlib.nullcontext():
+            return _train(cfg, env, data, device, run_dir, record, dist, ckpt, heartbeat)
     except Preempted:
         raise
     except BaseException as err:
@@ -205,12 +253,20 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback_tail"] = traceback.format_exc().splitlines()[-15:]
         if dist.main:
-            write_json_atomic(rec_path, record)
+            write_json_atomic(run_dir / RECORD_NAME, record)
         raise
 
 
 def _train(
-    cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, record: dict, dist: Dist
+    cfg: RunConfig,
+    env: RunEnv,
+    data: ImageData,
+    device: torch.device,
+    run_dir: Path,
+    record: dict,
+    dist: Dist,
+    ckpt: dict | None,
+    heartbeat: Heartbeat | None,
 ) -> dict:
     t = cfg.train
     # uint8, loaded onto the device once, so no DataLoader on the hot path; or, with
@@ -241,8 +297,7 @@ def _train(
 
     state = {"step": 0, "curves": [], "wall_s": 0.0, "epoch_losses": [], "images_seen": 0, "resumes": []}
     ckpt_path = run_dir / CHECKPOINT_NAME
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         aug_gen.set_state(ckpt["aug_gen"][dist.rank].cpu())
@@ -251,37 +306,15 @@ def _train(
             {"step": state["step"], "time": time.time(), "slurm_restart_count": os.environ.get("SLURM_RESTART_COUNT")}
         )
         env.log(f"resuming run {record['run_id']} from step {state['step']}/{total}")
+        del ckpt
 
-    def save_checkpoint() -> None:
+    def checkpoint() -> None:
         generators = dist.gather_objects(aug_gen.get_state())  # every rank takes part
-        if not dist.main:
-            return
-        blob = {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "aug_gen": generators,
-            "state": state,
-        }
-        atomic_write(ckpt_path, lambda f: torch.save(blob, f), mode="wb")
-        heartbeat()
-
-    def heartbeat() -> None:
-        if not dist.main:
-            return
-        slurm = os.environ.get("SLURM_JOB_ID")
-        if slurm and os.environ.get("SLURM_ARRAY_TASK_ID"):
-            slurm = f"{os.environ.get('SLURM_ARRAY_JOB_ID')}_{os.environ['SLURM_ARRAY_TASK_ID']}"
-        write_json_atomic(
-            run_dir / HEARTBEAT_NAME,
-            {
-                "time": time.time(),
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "slurm_job": slurm,
-                "step": state["step"],
-                "total": total,
-            },
-        )
+        if dist.main:
+            blob = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "aug_gen": generators}
+            save_checkpoint(ckpt_path, {**blob, "state": state})
+            if heartbeat is not None:
+                heartbeat.beat()  # the step a resumed run would start from
 
     # Losses of the steps not yet read back: reading one waits for the device to finish it.
     pending: list[tuple[int, torch.Tensor]] = []
@@ -302,13 +335,15 @@ def _train(
         """Wall clock of training so far, without the curve's kNN evaluations."""
         return state["wall_s"] + time.monotonic() - seg_start - state.get("curve_eval_s", 0.0)
 
-    heartbeat()
-
+    if heartbeat is not None:
+        heartbeat.progress = lambda: (state["step"], total)
+        heartbeat.beat()
     env.log(
         f"run {record['run_id']}: {cfg.method_name} on {cfg.data.dataset} ({data.source}), "
         f"{cfg.backbone}, {t.epochs} epochs × {steps_per_epoch} steps, batch {t.batch_size}, device {device}"
     )
     progress = _Progress(env, total, state["step"])
+    first_steps = FirstSteps(total, state["step"], t.batch_size)
     read_every = env.read_every or (1 if device.type == "cpu" else 50)
     last_ckpt = time.monotonic()
     seg_start = time.monotonic()
@@ -334,6 +369,11 @@ def _train(
             progress.update(state["step"], total, None)
             continue
         last_loss = read_losses()
+        estimate = first_steps.observe(state["step"]) if dist.main else None
+        if estimate is not None:
+            env.log(f"run {record['run_id']}: {estimate[2]}")
+            if env.on_estimate is not None:
+                env.on_estimate(train_seconds() + estimate[1])
         progress.update(
             state["step"],
             total,
@@ -352,7 +392,7 @@ def _train(
         if checkpoint_due or stop:
             state["wall_s"] += time.monotonic() - seg_start
             seg_start = time.monotonic()
-            save_checkpoint()
+            checkpoint()
             last_ckpt = time.monotonic()
         if stop:
             progress.close()
@@ -409,6 +449,16 @@ def _train(
     return record
 
 
+def _check_spawnable(cfg: RunConfig, env: RunEnv) -> None:
+    """Bad input for a run on several devices, refused before anything is written."""
+    world = cfg.train.devices
+    wants_cuda = env.device.startswith("cuda") or (env.device == "auto" and torch.cuda.is_available())
+    if wants_cuda and world > torch.cuda.device_count():
+        raise SpecError(f"train.devices={world} but only {torch.cuda.device_count()} CUDA devices are visible")
+    if cfg.train.sync_bn and not wants_cuda:
+        raise SpecError("train.sync_bn=true needs CUDA devices (torch's SyncBatchNorm); set it false on the CPU")
+
+
 def _run_spawned(cfg: RunConfig, env: RunEnv) -> dict:
     """One process per device; this process waits, forwards a stop request (SLURM
     preemption) to them, and returns the record rank 0 wrote."""
@@ -419,11 +469,6 @@ def _run_spawned(cfg: RunConfig, env: RunEnv) -> dict:
     from ssl_bench.distributed import free_port
 
     world = cfg.train.devices
-    wants_cuda = env.device.startswith("cuda") or (env.device == "auto" and torch.cuda.is_available())
-    if wants_cuda and world > torch.cuda.device_count():
-        raise SpecError(f"train.devices={world} but only {torch.cuda.device_count()} CUDA devices are visible")
-    if cfg.train.sync_bn and not wants_cuda:
-        raise SpecError("train.sync_bn=true needs CUDA devices (torch's SyncBatchNorm); set it false on the CPU")
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
     finished = threading.Event()

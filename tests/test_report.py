@@ -34,8 +34,8 @@ def test_golden_tau_table():
 def test_missing_and_failed_runs_never_become_numbers():
     rep = tau_report()
     rows = rep.table.set_index("tau_base")
-    assert rows.loc["0.9", "top-1"] == "79.0 (1) (+1 failed, 0 missing)"
-    assert rows.loc["0.999", "top-1"] == "78.0 (1) (+0 failed, 1 missing)"
+    assert rows.loc["0.9", "top-1"] == "79.0 (1) (+1 failed)"
+    assert rows.loc["0.999", "top-1"] == "78.0 (1) (+1 missing)"
     assert rows.loc["0.99", "top-1"] == "80.5 ± 0.7 (2)"
     assert rows.loc["0.99", "paper"] == "72.5" and rows.loc["1 (constant random target)", "paper"] == "18.8 ± 0.7"
 

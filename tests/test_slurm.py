@@ -10,15 +10,14 @@ import logging
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from helpers import smoke_grid
+from helpers import smoke_grid, wait_until
 
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.cli import main
-from ssl_bench.records import RECORD_NAME
+from ssl_bench.records import RECORD_NAME, read_record
 from ssl_bench.sweep import grid_status, summarize
 from ssl_bench.train import RunEnv, run
 
@@ -42,7 +41,7 @@ def slurm(tmp_path_factory):
     base = tmp_path_factory.mktemp("slurm")
     env = {**os.environ, "PATH": os.environ["PATH"] + ":/usr/sbin:/sbin"}
     up = subprocess.run(
-        [str(SCRIPT), "up", str(base)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+        [str(SCRIPT), "up", str(base)], capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, env=env
     )
     assert up.returncode == 0, up.stderr + up.stdout
     old = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
@@ -53,7 +52,7 @@ def slurm(tmp_path_factory):
         yield base
     finally:
         subprocess.run(
-            [str(SCRIPT), "down", str(base)], capture_output=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+            [str(SCRIPT), "down", str(base)], capture_output=True, timeout=600, stdin=subprocess.DEVNULL, env=env
         )
         for k, v in old.items():
             if v is None:
@@ -62,15 +61,19 @@ def slurm(tmp_path_factory):
                 os.environ[k] = v
 
 
-def wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    queue = subprocess.run(["squeue"], capture_output=True, text=True).stdout
-    subprocess.run(["scancel", "--user=root"], capture_output=True)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; squeue:\n{queue}")
+def queue_state() -> str:
+    """squeue's view of this user's jobs: part of the progress a wait watches."""
+    return subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout.strip()
+
+
+def wait_for(done, what, progress):
+    """Wait on progress (the queue's states, the records, a heartbeat's step), never on a
+    fixed deadline: a slower CPU only makes this take longer."""
+    try:
+        wait_until(done, lambda: (queue_state(), progress()), what)
+    except AssertionError as err:
+        subprocess.run(["scancel", "--user=root"], capture_output=True)
+        raise AssertionError(f"{err}; squeue:\n{queue_state()}") from None
 
 
 def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):
@@ -82,7 +85,8 @@ def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "submitted job array" in printed
     points = expand(get_ablation("tau"), preset="smoke")
-    wait_for(lambda: summarize(grid_status(out, points)) == "5 done", 240, "5 done records")
+    status = lambda: summarize(grid_status(out, points))  # noqa: E731
+    wait_for(lambda: status() == "5 done", "5 done records", progress=status)
     records = [json.loads(p.read_text()) for p in (out / "tau").glob(f"*/{RECORD_NAME}")]
     assert len(records) == 5
     array_ids = {r["provenance"]["slurm"]["SLURM_ARRAY_JOB_ID"] for r in records}
@@ -97,11 +101,24 @@ def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):
 def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     """scontrol requeue kills a running task (SIGTERM, then SIGKILL) and puts it back in
     the queue; the restarted task must continue from its last checkpoint and end with the
-    same metrics as an uninterrupted run of the same config."""
+    same metrics as an uninterrupted run of the same config. An array of one task, so the
+    requeued task waits behind nothing."""
     out = tmp_path / "runs"
     overrides = ["--set", "train.epochs=20", "--set", "eval.linear_probe=false"]
     argv = smoke_grid(
-        "tau", out, "--method", "byol", "--launcher", "slurm", "--time", "10", "--checkpoint-every", "0", *overrides
+        "tau",
+        out,
+        "--method",
+        "byol",
+        "--row",
+        "0.99",
+        "--launcher",
+        "slurm",
+        "--time",
+        "30",
+        "--checkpoint-every",
+        "0",
+        *overrides,
     )
     (keep,) = expand(
         get_ablation("tau"),
@@ -113,18 +130,16 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     assert main(argv) == 0
     capsys.readouterr()
     run_dir = out / "tau" / keep.run_id
-    wait_for(
-        lambda: (
-            (run_dir / "heartbeat.json").exists()
-            and json.loads((run_dir / "heartbeat.json").read_text()).get("step", 0) >= 20
-        ),
-        120,
-        "the task to pass step 20",
-    )
-    job = json.loads((run_dir / "heartbeat.json").read_text())["slurm_job"]
+
+    def step():
+        beat = read_record(run_dir / "heartbeat.json") or {}
+        return beat.get("step") or 0, beat.get("ended")
+
+    wait_for(lambda: step()[0] >= 20, "the task to pass step 20", progress=step)
+    job = read_record(run_dir / "heartbeat.json")["slurm_job"]
     requeue = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
     assert requeue.returncode == 0, requeue.stderr
-    wait_for(lambda: (run_dir / RECORD_NAME).exists(), 240, "the requeued task to finish")
+    wait_for(lambda: (run_dir / RECORD_NAME).exists(), "the requeued task to finish", progress=step)
     rec = json.loads((run_dir / RECORD_NAME).read_text())
     assert rec["status"] == "done"
     assert rec["resumes"] and rec["resumes"][0]["step"] >= 20, "it restarted from scratch instead of resuming"

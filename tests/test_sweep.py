@@ -5,11 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import smoke_grid
+from helpers import smoke_grid, wait_until
 
 from ssl_bench.ablation import expand, get_ablation, list_ablations
 from ssl_bench.cli import main
@@ -151,15 +150,26 @@ def test_sweep_killed_with_sigkill_completes_on_rerun_with_identical_metrics(uni
     exe = os.path.join(os.path.dirname(sys.executable), "ssl-bench")
     argv = [exe, *sweep_argv(tmp_path)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
+
+    def files():
+        grid = Path(tmp_path, "tau")
+        return list(grid.glob(f"*/{RECORD_NAME}")), list(grid.glob("*/checkpoint.pt"))
+
     # Kill once one run is done and the next one has a checkpoint: mid-sweep, mid-run.
-    while time.time() < deadline:
-        done = list(Path(tmp_path, "tau").glob(f"*/{RECORD_NAME}"))
-        ckpts = list(Path(tmp_path, "tau").glob("*/checkpoint.pt"))
-        if done and ckpts:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    # Waits on the sweep's progress (its files, its process), not on a clock.
+    seen = {}
+
+    def middle():
+        seen["done"], seen["ckpts"] = files()
+        return (seen["done"] and seen["ckpts"]) or proc.poll() is not None
+
+    try:
+        wait_until(
+            middle, progress=lambda: (tuple(map(len, files())), proc.poll()), what="the sweep's middle", poll_s=0.05
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+    done, ckpts = seen["done"], seen["ckpts"]
     proc.wait()
     assert done and ckpts, "the sweep never reached the middle"
     points = expand(get_ablation("tau"), preset="smoke")
