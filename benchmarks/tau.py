@@ -6,7 +6,8 @@ stop-gradient (the paper's "τ = τ_base = 0 throughout"), i.e. target "stopgrad
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
-from ssl_bench.report import Verdict, collapsed, greater, stat
+from ssl_bench.report import METRIC
+from ssl_bench.verdicts import CLOSE_TO_BEST, FAR, Verdict, all_of, collapsed, compare, stat
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 5a"
 ROWS = (
@@ -20,32 +21,72 @@ PAPER = tuple(PaperValue(label, "byol", top1, None, spread) for label, _, top1, 
 
 
 STOPGRAD, CONSTANT = ROWS[4][0], ROWS[1][0]
+EMA_ROWS = ("0.9", "0.99", "0.999")
+LINEAR = "linear top-1"
+
+QUOTE_ZERO = (
+    '§5 "Bootstrapping": "Instantaneously updating the target network (τ = 0) destabilizes training, yielding '
+    'very poor performance" (Table 5a: 0.3%, against 1.4% for a randomly initialised network, §3).'
+)
+QUOTE_ONE = (
+    '§3: "we apply this procedure by predicting a fixed randomly initialized network and achieve 18.8% top-1 '
+    "accuracy (Table 5a) on the linear evaluation protocol on ImageNet, whereas the randomly initialized network "
+    'only achieves 1.4% by itself." §5: "never updating the target (τ = 1) makes the training stable but '
+    'prevents iterative improvement, ending with low-quality final representation."'
+)
+QUOTE_RANGE = (
+    '§5 "Bootstrapping": "All values of the decay rate between 0.9 and 0.999 yield performance above 68.4% '
+    'top-1 accuracy at 300 epochs." (72.5 at 0.99: each within 4.1 points of the best.)'
+)
 
 
 def claims(summary, chance) -> list[Verdict]:
-    """BYOL §5 / Table 5a: τ = 0 (stop-gradient of online) collapses; a constant random
-    target (τ = 1) learns, far below τ = 0.99 yet above the random-init encoder."""
-    is_collapsed, numbers = collapsed(summary, "byol", STOPGRAD, chance)
+    """BYOL §3, §5, Table 5a: τ = 0 collapses; τ = 1 is far below the EMA yet far above a
+    randomly initialised encoder; every τ_base in [0.9, 0.999] stays close to the best."""
     out = [
-        Verdict(
-            "tau = 0 collapses (top-1 near chance, embedding std near 0)",
-            "not enough runs" if is_collapsed is None else ("holds" if is_collapsed else "does not hold"),
-            numbers,
+        collapsed(
+            "tau = 0 (stop-gradient of online) collapses",
+            summary,
+            "byol",
+            STOPGRAD,
+            METRIC,
+            "random_linear_top1",
+            quote=QUOTE_ZERO,
+            metric=LINEAR,
         )
     ]
+    tau1 = stat(summary, "byol", CONSTANT, METRIC, "tau 1")
     out.append(
-        greater(
-            "tau = 1 is far (>= 5 points) below tau = 0.99",
-            stat(summary, "byol", "0.99", label="tau 0.99"),
-            stat(summary, "byol", CONSTANT, label="tau 1"),
-            margin=5.0,
+        all_of(
+            f"tau = 1 is far (> {FAR:g} points) below tau = 0.99, yet far above the random-init encoder",
+            [
+                compare("below 0.99", stat(summary, "byol", "0.99", METRIC, "tau 0.99"), tau1, FAR, "above"),
+                compare(
+                    "above random init",
+                    tau1,
+                    stat(summary, "byol", CONSTANT, "random_linear_top1", "random init"),
+                    FAR,
+                    "above",
+                ),
+            ],
+            quote=QUOTE_ONE,
+            metric=LINEAR,
         )
     )
+    ran = {r: stat(summary, "byol", r, METRIC, f"tau {r}") for r in EMA_ROWS}
+    best = max((r for r in EMA_ROWS if ran[r] is not None), key=lambda r: ran[r].mean, default=None)
+    parts = [
+        compare(f"{r} vs the best", ran[best] if best else None, ran[r], CLOSE_TO_BEST, "below")
+        for r in EMA_ROWS
+        if r != best
+    ]
     out.append(
-        greater(
-            "tau = 1 is above the random-init encoder",
-            stat(summary, "byol", CONSTANT, label="tau 1"),
-            stat(summary, "byol", CONSTANT, "random_linear_top1", label="random init"),
+        all_of(
+            f"every tau_base in [0.9, 0.999] is within {CLOSE_TO_BEST:g} points of the best of them"
+            + (f" ({best})" if best else ""),
+            parts,
+            quote=QUOTE_RANGE,
+            metric=LINEAR,
         )
     )
     return out

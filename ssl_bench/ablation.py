@@ -59,6 +59,14 @@ class Ablation:
     # The paper's claims, checked on a summary of the records: (summary, chance %) -> verdicts.
     claims: Callable[[Any, float | None], list] | None = None
     plot: str = "bars_top1"  # "curve" (drop vs a log2 axis), "bars_drop" or "bars_top1"
+    # Rows are numbers compared by their ratio to the baseline (batch size: base / b), so
+    # the paper's rows are placed on ours of the same reduction, not the same value.
+    pair_by_reduction: bool = False
+
+    def baseline(self, preset: str) -> str | None:
+        """The row every drop is measured against: the first row of the preset's grid."""
+        rows = list(self.rows(preset))
+        return rows[0].label if rows else None
 
 
 @dataclass(frozen=True)

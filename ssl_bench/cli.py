@@ -505,7 +505,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         if len(names) > 1 and not any(e.record for e in entries):
             print(f"{name}: no records under {Path(args.runs) / name}; skipped")
             continue
-        rep = build_report(ablation, entries)
+        rep = build_report(ablation, entries, baseline=ablation.baseline(preset))
         done_reports.append((rep, preset))
         written = write_report(rep, args.out, formats)
         print(f"## {name}: {ablation.title}\nours: {rep.scale}; {rep.cost}\n")

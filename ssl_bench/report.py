@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ssl_bench.ablation import Ablation
+from ssl_bench.verdicts import Verdict
 
 METRIC = "linear_top1"  # the paper's metric: linear evaluation top-1
 PCT = 100.0
@@ -72,18 +73,14 @@ def _pct(v: float | None) -> float:
     return float("nan") if v is None else PCT * v
 
 
-def summarize(df: pd.DataFrame, row_order: Sequence[str]) -> pd.DataFrame:
-    """Mean, std and n over seeds per (method, row); the drop against the method's first
-    row is computed per seed (same seed's baseline), then averaged."""
+def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None = None) -> pd.DataFrame:
+    """Mean, std and n over seeds per (method, row); the drop against the ablation's
+    baseline row is computed per seed (same seed's baseline), then averaged. Without a
+    finished baseline there is no drop: never a silent re-baselining on another row."""
     done = df[df.status == "done"].copy()
-    baselines = {}
-    for method in df.method.unique():
-        first = next((r for r in row_order if ((df.method == method) & (df.row == r)).any()), None)
-        baselines[method] = first
+    baseline = baseline if baseline is not None else (row_order[0] if len(row_order) else None)
     base_vals = {
-        (m, s): v
-        for m, s, r, v in done[["method", "seed", "row", METRIC]].itertuples(index=False)
-        if r == baselines.get(m)
+        (m, s): v for m, s, r, v in done[["method", "seed", "row", METRIC]].itertuples(index=False) if r == baseline
     }
     done["drop"] = [
         v - base_vals.get((m, s), float("nan")) for m, s, v in done[["method", "seed", METRIC]].itertuples(index=False)
@@ -112,18 +109,32 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str]) -> pd.DataFrame:
     return s.sort_values(by=["method", "row"], key=lambda c: c.map(order) if c.name == "row" else c, ignore_index=True)
 
 
-def paper_frame(ablation: Ablation) -> pd.DataFrame:
-    rows = [{"row": p.row, "method": p.method, "paper_top1": p.top1, "paper_spread": p.spread} for p in ablation.paper]
-    df = pd.DataFrame(rows, columns=["row", "method", "paper_top1", "paper_spread"])
+def paper_frame(ablation: Ablation, baseline: str | None = None) -> pd.DataFrame:
+    """The paper's numbers, one row per (row, method). For an ablation paired by reduction
+    (batch size), each paper row is placed on our row of the same reduction base/b, and
+    `paper_row` keeps the paper's own label."""
+    rows = [
+        {"row": p.row, "paper_row": p.row, "method": p.method, "paper_top1": p.top1, "paper_spread": p.spread}
+        for p in ablation.paper
+    ]
+    df = pd.DataFrame(rows, columns=["row", "paper_row", "method", "paper_top1", "paper_spread"])
+    if ablation.pair_by_reduction and baseline is not None and len(df) and _is_number(baseline):
+        paper_base = float(df.paper_row.iloc[0])
+        df["row"] = [_number_label(float(baseline) * float(r) / paper_base) for r in df.paper_row]
     base = {m: g.paper_top1.iloc[0] for m, g in df.groupby("method", sort=False)}
     df["paper_drop"] = [t - base[m] for m, t in df[["method", "paper_top1"]].itertuples(index=False)]
     return df
 
 
-def row_order(ablation: Ablation, ours: Sequence[str]) -> list[str]:
+def _number_label(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def row_order(ablation: Ablation, ours: Sequence[str], paper: pd.DataFrame | None = None) -> list[str]:
     """The paper's rows in its order, with rows that only we ran inserted where they fit
-    (for batch sizes: by value, so 32, 16 and 8 follow the paper's 64)."""
-    paper_rows = list(dict.fromkeys(p.row for p in ablation.paper))
+    (for batch sizes: by value)."""
+    paper = paper_frame(ablation) if paper is None else paper
+    paper_rows = list(dict.fromkeys(paper.row))
     extra = [r for r in ours if r not in paper_rows]
     if all(_is_number(r) for r in paper_rows + extra):
         return sorted(set(paper_rows + extra), key=lambda r: -float(r))
@@ -163,14 +174,19 @@ def _status_cell(item: pd.Series | None) -> str | None:
     return None
 
 
-def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str]) -> pd.DataFrame:
+def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], paper: pd.DataFrame) -> pd.DataFrame:
     """The paper-shaped table: one row per paper row, per method our top-1 (mean ± std (n)),
-    our drop against the baseline row, kNN, embedding std, and the paper's top-1 and drop."""
-    paper = paper_frame(ablation)
-    order = row_order(ablation, list(dict.fromkeys(summary.row)))
+    our drop against the baseline row, kNN, embedding std, and the paper's top-1 and drop.
+    Paired by reduction, each line also names the reduction and the paper's own row."""
+    order = row_order(ablation, list(dict.fromkeys(summary.row)), paper)
     out = []
+    base = order[0] if order else None
     for row in order:
         line = {ablation.x_label or "row": row}
+        if ablation.pair_by_reduction:
+            line["reduction"] = f"{float(base) / float(row):g}×" if base else ""
+            theirs = paper[paper.row == row].paper_row
+            line["paper's batch"] = theirs.iloc[0] if len(theirs) else "–"
         for method in methods:
             ours = summary[(summary.method == method) & (summary.row == row)]
             item = ours.iloc[0] if len(ours) else None
@@ -273,75 +289,6 @@ def to_latex(frame: pd.DataFrame, caption: str) -> str:
         lines.append(" & ".join(esc(r[c]) for c in cols) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{esc(caption)}}}", r"\end{table}"]
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- verdicts
-
-
-@dataclass(frozen=True)
-class Verdict:
-    claim: str
-    outcome: str  # "holds", "does not hold", "within noise", "not enough runs"
-    numbers: str
-
-    def line(self) -> str:
-        return f"- {self.claim}: **{self.outcome}** ({self.numbers})"
-
-
-@dataclass(frozen=True)
-class Stat:
-    """A mean over seeds with its std and n (std is nan when n < 2)."""
-
-    label: str
-    mean: float
-    std: float
-    n: int
-
-    def text(self) -> str:
-        return f"{self.label} {self.mean:.1f} (n={self.n})"
-
-
-def stat(summary: pd.DataFrame, method: str, row: str, col: str = METRIC, label: str | None = None) -> Stat | None:
-    s = summary[(summary.method == method) & (summary.row == row)]
-    if not len(s) or s.iloc[0]["n"] == 0:
-        return None
-    item = s.iloc[0]
-    return Stat(
-        label or f"{method} {row}", float(item[col]), float(item.get(f"{col}_std", float("nan"))), int(item["n"])
-    )
-
-
-def greater(claim: str, a: Stat | None, b: Stat | None, margin: float = 0.0, ties_hold: bool = False) -> Verdict:
-    """Is a > b + margin? With n >= 2 seeds on both sides the difference must exceed twice
-    its standard error to decide; `ties_hold` makes "within noise" count as holding (for
-    claims of the form "matches or beats"). With one seed we give the point estimate and
-    say it is not enough."""
-    if a is None or b is None:
-        have = "; ".join(x.text() for x in (a, b) if x is not None)
-        return Verdict(claim, "not enough runs", (have + "; " if have else "") + "the other side is missing or failed")
-    diff = a.mean - b.mean - margin
-    numbers = f"{a.text()} vs {b.text()}" + (f", margin {margin:g}" if margin else "")
-    if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
-        agrees = "agrees" if diff > 0 or (ties_hold and diff == 0) else "disagrees"
-        return Verdict(claim, f"not enough runs to tell (one seed; the point estimate {agrees})", numbers)
-    se = math.sqrt(a.std**2 / a.n + b.std**2 / b.n)
-    numbers += f"; difference {diff:+.1f}, 2·SE {2 * se:.1f}"
-    if abs(diff) <= 2 * se:
-        return Verdict(claim, "holds (within noise)" if ties_hold else "within noise: cannot tell", numbers)
-    return Verdict(claim, "holds" if diff > 0 else "does not hold", numbers)
-
-
-def collapsed(summary: pd.DataFrame, method: str, row: str, chance: float | None) -> tuple[bool | None, str]:
-    """Collapse: the projections' per-dimension std is under a tenth of its spread-out
-    value 1/√d and (when chance is known) linear top-1 is within 2× of chance."""
-    s = summary[(summary.method == method) & (summary.row == row)]
-    if not len(s) or s.iloc[0]["n"] == 0:
-        return None, f"{row}: missing"
-    item = s.iloc[0]
-    ratio = item["z_std"] / item["z_std_ideal"]
-    low_acc = True if chance is None else item[METRIC] < 2 * chance
-    chance_text = "" if chance is None else f" (chance {chance:.0f})"
-    return bool(ratio < 0.1 and low_acc), f"{row}: top-1 {item[METRIC]:.1f}{chance_text}, z std {ratio:.2f}× 1/√d"
 
 
 # ----------------------------------------------------------------------------- plots
@@ -474,6 +421,18 @@ def plot_bars(
 CLASSES = {"fashion-mnist": 10, "cifar10": 10, "cifar100": 100, "stl10": 10}
 
 
+RULES = (
+    "How a verdict is decided: the difference of two means over seeds ± 2 standard errors is compared with the "
+    "margin each claim states. It holds only when the whole interval clears the margin on the claimed side, does "
+    "not hold only when the whole interval lies on the other side, and otherwise cannot tell; with one seed on "
+    "either side it gives the point estimate only. Collapse is judged against the run's own random-init encoder: "
+    "collapsed when the trained encoder's top-1 is no more than 1 point above it (interval included) and its "
+    "projections' std is under 0.1 × 1/√d; not collapsed when the gain clears 1 point or the projections stay "
+    "spread. A small model trained briefly stays close to its initialisation, so at such a scale a verdict on "
+    "collapse reads the projections and the gain, never the top-1 against chance."
+)
+
+
 @dataclass
 class Report:
     ablation: Ablation
@@ -484,6 +443,8 @@ class Report:
     scale: str
     cost: str
     methods: list[str]
+    paper: pd.DataFrame  # the paper's numbers, on our rows (paired by reduction where the ablation says so)
+    baseline: str | None  # the row every drop is measured against
 
     def markdown(self, image: str | None = None) -> str:
         a = self.ablation
@@ -503,7 +464,9 @@ class Report:
             "",
             "Claims of the paper, checked on these runs:",
             "",
-            *[v.line() for v in self.verdicts],
+            *[line for v in self.verdicts for line in (v.line(), *([f"  - the paper: {v.quote}"] if v.quote else []))],
+            "",
+            RULES,
         ]
         if image:
             lines += ["", f"![{a.name}]({image})"]
@@ -522,13 +485,12 @@ class Report:
 
     def csv_frame(self) -> pd.DataFrame:
         """Numbers, not strings: our summary joined with the paper's values."""
-        paper = paper_frame(self.ablation)
-        return self.summary.merge(paper, on=["method", "row"], how="outer")
+        return self.summary.merge(self.paper, on=["method", "row"], how="outer")
 
     def figure(self):
         a = self.ablation
-        paper = paper_frame(a)
-        rows = row_order(a, list(dict.fromkeys(self.summary.row)))
+        paper = self.paper
+        rows = row_order(a, list(dict.fromkeys(self.summary.row)), paper)
         ours_rows = [r for r in rows if (self.summary.row == r).any()]
         title = f"{a.title}\n(ours: {self.scale})"
         scale_short = (
@@ -574,12 +536,27 @@ class Report:
         return 100.0 / CLASSES[ds.iloc[0]] if len(ds) and ds.iloc[0] in CLASSES else None
 
 
-def build_report(ablation: Ablation, entries: Sequence[Entry]) -> Report:
+def build_report(ablation: Ablation, entries: Sequence[Entry], baseline: str | None = None) -> Report:
+    """The report of one ablation grid. `baseline` is the grid's first row at its preset
+    (what `--row` may have left out); by default, the first row of the entries."""
     df = collect(entries)
     methods = list(dict.fromkeys(df.method))
     rows = list(dict.fromkeys(df.row))
-    summary = summarize(df, rows)
-    rep = Report(ablation, df, summary, table(ablation, summary, methods), [], scale_line(df), cost_line(df), methods)
+    baseline = baseline if baseline is not None else (rows[0] if rows else None)
+    summary = summarize(df, rows, baseline)
+    paper = paper_frame(ablation, baseline)
+    rep = Report(
+        ablation,
+        df,
+        summary,
+        table(ablation, summary, methods, paper),
+        [],
+        scale_line(df),
+        cost_line(df),
+        methods,
+        paper,
+        baseline,
+    )
     if ablation.claims is not None:
         rep.verdicts = ablation.claims(summary, rep.chance)
     return rep
@@ -639,6 +616,19 @@ def single_runs_table(records: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def claims_table(reports: Sequence[tuple[Report, str]]) -> str:
+    """One line per claim of the paper over every ablation reported: decided or not, the
+    metric it read, and its numbers (the quotes are in each ablation's section below)."""
+    lines = ["| # | claim | ablation | verdict | reads | numbers |", "|---|---|---|---|---|---|"]
+    k = 0
+    for rep, _ in reports:
+        for v in rep.verdicts:
+            k += 1
+            numbers = v.numbers.replace("|", "/")
+            lines.append(f"| {k} | {v.claim} | {rep.ablation.name} | **{v.outcome}** | {v.metric} | {numbers} |")
+    return "\n".join(lines) if k else "No ablation has records yet."
+
+
 def index_markdown(
     reports: Sequence[tuple[Report, str]], singles: Sequence[tuple[dict, str]], runs: str, out: str
 ) -> str:
@@ -656,6 +646,12 @@ def index_markdown(
         "(config, metrics, cost and provenance, including the git commit it ran at).",
         "",
         f"Machines: {'; '.join(machines) or 'none yet'}.",
+        "",
+        "## The paper's claims at this scale",
+        "",
+        claims_table(reports),
+        "",
+        RULES,
     ]
     if singles:
         lines += [

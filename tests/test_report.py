@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ssl_bench.ablation import get_ablation
-from ssl_bench.report import Entry, Stat, build_report, greater, write_report
+from ssl_bench.report import Entry, build_report, write_report
+from ssl_bench.verdicts import Stat, compare
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 
@@ -42,24 +43,40 @@ def test_missing_and_failed_runs_never_become_numbers():
 
 def test_verdicts_come_from_the_numbers():
     verdicts = {v.claim: v for v in tau_report().verdicts}
-    collapse = verdicts["tau = 0 collapses (top-1 near chance, embedding std near 0)"]
-    assert collapse.outcome == "holds" and "top-1 10.2 (chance 10)" in collapse.numbers
-    far = verdicts["tau = 1 is far (>= 5 points) below tau = 0.99"]
-    assert far.outcome == "holds" and "tau 0.99 80.5 (n=2) vs tau 1 70.5 (n=2)" in far.numbers
-    above = verdicts["tau = 1 is above the random-init encoder"]
-    assert above.outcome == "holds"
+    collapse = verdicts["tau = 0 (stop-gradient of online) collapses"]
+    assert collapse.outcome == "holds" and "trained 10.2 ± 0.4 (n=2) vs random-init encoder 60.5" in collapse.numbers
+    assert "z std 0.02× 1/√d" in collapse.numbers and collapse.metric == "linear top-1"
+    assert collapse.quote.startswith('§5 "Bootstrapping": "Instantaneously updating the target network')
+    far = verdicts["tau = 1 is far (> 5 points) below tau = 0.99, yet far above the random-init encoder"]
+    assert far.outcome == "holds" and "tau 0.99 80.5 ± 0.7 (n=2) vs tau 1 70.5 ± 0.7 (n=2)" in far.numbers
+    near = verdicts["every tau_base in [0.9, 0.999] is within 5 points of the best of them (0.99)"]
+    assert near.outcome == "not enough runs" and "tau 0.9 79.0 (n=1 of 2)" in near.numbers
 
 
-def test_greater_needs_seeds_and_respects_noise():
-    one = greater("c", Stat("a", 2.0, float("nan"), 1), Stat("b", 1.0, float("nan"), 1))
-    assert one.outcome.startswith("not enough runs")
-    noisy = greater("c", Stat("a", 2.0, 3.0, 3), Stat("b", 1.0, 3.0, 3))
-    assert noisy.outcome == "within noise: cannot tell"
-    clear = greater("c", Stat("a", 5.0, 0.1, 3), Stat("b", 1.0, 0.1, 3))
-    assert clear.outcome == "holds"
-    worse = greater("c", Stat("a", 1.0, 0.1, 3), Stat("b", 5.0, 0.1, 3))
-    assert worse.outcome == "does not hold"
-    assert greater("c", None, Stat("b", 1, 0, 3)).outcome == "not enough runs"
+def test_compare_needs_seeds_and_an_interval_that_clears_the_margin():
+    one = compare("c", Stat("a", 2.0, float("nan"), 1), Stat("b", 1.0, float("nan"), 1), 0.0, "above")
+    assert one.outcome.startswith("not enough runs (one seed")
+    noisy = compare("c", Stat("a", 2.0, 3.0, 3), Stat("b", 1.0, 3.0, 3), 0.0, "above")
+    assert noisy.outcome == "cannot tell"
+    assert compare("c", Stat("a", 5.0, 0.1, 3), Stat("b", 1.0, 0.1, 3), 0.0, "above").outcome == "holds"
+    assert compare("c", Stat("a", 1.0, 0.1, 3), Stat("b", 5.0, 0.1, 3), 0.0, "above").outcome == "does not hold"
+    assert compare("c", None, Stat("b", 1, 0, 3), 0.0, "above").outcome == "not enough runs"
+    # "Matches or beats" is non-inferiority: 60 ± 10 against 70 ± 10 is noise, not a pass.
+    tie = compare("c", Stat("a", 60.0, 10.0, 3), Stat("b", 70.0, 10.0, 3), -1.0, "above")
+    assert tie.outcome == "cannot tell"
+    assert compare("c", Stat("a", 69.8, 0.1, 3), Stat("b", 70.0, 0.1, 3), -1.0, "above").outcome == "holds"
+    # "below": a − b < margin.
+    assert compare("c", Stat("a", 1.0, 0.1, 3), Stat("b", 5.0, 0.1, 3), 1.0, "below").outcome == "holds"
+    assert compare("c", Stat("a", 9.0, 0.1, 3), Stat("b", 5.0, 0.1, 3), 1.0, "below").outcome == "does not hold"
+
+
+def test_a_missing_baseline_is_never_replaced_by_another_row():
+    entries = [Entry(e["labels"], e["record"]) for e in json.loads((FIXTURES / "tau_entries.json").read_text())]
+    without = [e for e in entries if e.labels["row"] != "0.99"]
+    rep = build_report(get_ablation("tau"), without, baseline="0.99")
+    assert rep.summary["drop"].isna().all(), "drops are against 0.99 or nothing"
+    rows = rep.table.set_index("tau_base")
+    assert rows.loc["0.9", "Δ"] == "" and rows.loc["0.99", "top-1"] == "not run"
 
 
 def test_cost_and_scale_are_stated():

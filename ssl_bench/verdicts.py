@@ -1,0 +1,149 @@
+"""Deciding a claim of the paper from runs over seeds: pure functions of a summary frame
+(one row per method and grid row: mean, std and n of each metric over seeds).
+
+Every decision compares an interval with a margin stated up front. The interval is the
+difference of two means ± 2 standard errors (unpaired, over seeds); with one seed on
+either side nothing is decided and the point estimate is given. A claim holds only when
+the whole interval clears the margin on the claimed side, does not hold only when the
+whole interval lies on the other side, and otherwise reads "cannot tell".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH = "holds", "does not hold", "cannot tell", "not enough runs"
+OUTCOMES = (HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH)
+
+# The margins, in points of top-1, that turn the paper's words into tests.
+NEAR = 1.0  # "stays nearly constant", "does not improve significantly"
+FAR = 5.0  # "far below", "far above"
+MUCH_MORE = 2.0  # "hurts SimCLR far more than BYOL": the difference of the two drops
+CLOSE_TO_BEST = 5.0  # every tau_base in [0.9, 0.999] stays close to the best (72.5 vs > 68.4)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str  # the claim in a few words
+    outcome: str  # one of OUTCOMES
+    numbers: str  # what was compared, with the interval and the margin
+    quote: str = ""  # the paper's sentence, with its section
+    metric: str = ""  # which metric the verdict read
+
+    def __post_init__(self) -> None:
+        if not any(self.outcome.startswith(o) for o in OUTCOMES):
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+
+    @property
+    def decided(self) -> bool:
+        return self.outcome in (HOLDS, FAILS)
+
+    def line(self) -> str:
+        reads = f" [{self.metric}]" if self.metric else ""
+        return f"- {self.claim}: **{self.outcome}**{reads} ({self.numbers})"
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A mean over seeds with its std and n (std is nan when n < 2); `of` says how many
+    seeds were asked for, so a failed seed is never mistaken for a missing one."""
+
+    label: str
+    mean: float
+    std: float
+    n: int
+    of: int | None = None
+
+    def text(self) -> str:
+        seeds = f"n={self.n}" + (f" of {self.of}" if self.of is not None and self.of != self.n else "")
+        spread = "" if math.isnan(self.std) else f" ± {self.std:.1f}"
+        return f"{self.label} {self.mean:.1f}{spread} ({seeds})"
+
+
+def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | None = None) -> Stat | None:
+    """The (method, row) cell of `summary` for column `col` (None when nothing finished)."""
+    s = summary[(summary.method == method) & (summary.row == row)]
+    if not len(s) or s.iloc[0]["n"] == 0 or pd.isna(s.iloc[0][col]):
+        return None
+    item = s.iloc[0]
+    asked = int(item["n"] + item.get("failed", 0) + item.get("missing", 0) + item.get("corrupt", 0))
+    return Stat(
+        label or f"{method} {row}", float(item[col]), float(item.get(f"{col}_std", math.nan)), int(item["n"]), asked
+    )
+
+
+def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str, **kw) -> Verdict:
+    """Decide a − b against `margin`: side "above" claims a − b > margin; "below" claims
+    a − b < margin. With one seed on either side, the point estimate only."""
+    if a is None or b is None:
+        have = "; ".join(x.text() for x in (a, b) if x is not None)
+        side_gone = "either side" if a is None and b is None else "one side"
+        return Verdict(claim, NOT_ENOUGH, (have + "; " if have else "") + f"no finished run on {side_gone}", **kw)
+    diff = a.mean - b.mean
+    sign = ">" if side == "above" else "<"
+    numbers = f"{a.text()} vs {b.text()}; difference {diff:+.1f}, claimed {sign} {margin:+g}"
+    if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
+        agrees = (diff > margin) if side == "above" else (diff < margin)
+        point = "agrees" if agrees else "disagrees"
+        return Verdict(claim, f"{NOT_ENOUGH} (one seed; the point estimate {point})", numbers, **kw)
+    half = 2 * math.sqrt(a.std**2 / a.n + b.std**2 / b.n)
+    low, high = diff - half, diff + half
+    numbers += f"; interval [{low:+.1f}, {high:+.1f}] (± 2 SE)"
+    if side == "above":
+        outcome = HOLDS if low > margin else FAILS if high < margin else CANNOT_TELL
+    else:
+        outcome = HOLDS if high < margin else FAILS if low > margin else CANNOT_TELL
+    return Verdict(claim, outcome, numbers, **kw)
+
+
+def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> Stat | None:
+    """top-1 at `row` minus top-1 at `base` over seeds, as one Stat: the mean difference
+    with the std that makes its standard error √(s_row²/n_row + s_base²/n_base)."""
+    r, b = stat(summary, method, row, col), stat(summary, method, base, col)
+    if r is None or b is None:
+        return None
+    if r.n < 2 or b.n < 2 or math.isnan(r.std) or math.isnan(b.std):
+        return Stat(f"{method} drop at {row}", r.mean - b.mean, math.nan, min(r.n, b.n), None)
+    se = math.sqrt(r.std**2 / r.n + b.std**2 / b.n)
+    n = min(r.n, b.n)
+    return Stat(f"{method} drop at {row}", r.mean - b.mean, se * math.sqrt(n), n, None)
+
+
+def collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col: str, random_col: str, **kw) -> Verdict:
+    """Collapse, judged against the run's own random-init encoder: the trained encoder is
+    no better than a randomly initialised one of the same architecture (its top-1 gain
+    over it stays below NEAR points, interval included) and, where the projections'
+    spread was measured, it is under a tenth of its spread-out value 1/√d. Not collapsed:
+    the gain clears NEAR points, or the projections stay spread."""
+    trained = stat(summary, method, row, col, f"{row}: trained")
+    random = stat(summary, method, row, random_col, "random-init encoder")
+    v = compare(claim, trained, random, NEAR, "below", **kw)
+    s = summary[(summary.method == method) & (summary.row == row)]
+    if not len(s) or pd.isna(s.iloc[0].get("z_std")) or pd.isna(s.iloc[0].get("z_std_ideal")):
+        return v
+    ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
+    numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below 0.10×)"
+    # Spread-out projections mean no collapse whatever the probe says; collapsed ones
+    # leave the decision to the gain over the random-init encoder.
+    outcome = FAILS if ratio >= 0.1 and v.outcome in (HOLDS, CANNOT_TELL) else v.outcome
+    return Verdict(claim, outcome, numbers, v.quote, v.metric)
+
+
+def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
+    """A claim made of several conditions: holds when all hold, does not hold when any
+    does not, and otherwise the weakest outcome of the parts."""
+    numbers = "; ".join(f"{p.claim}: {p.outcome} ({p.numbers})" for p in parts)
+    outcomes = [p.outcome for p in parts]
+    if all(o == HOLDS for o in outcomes):
+        outcome = HOLDS
+    elif any(o == FAILS for o in outcomes):
+        outcome = FAILS
+    elif any(o.startswith(NOT_ENOUGH) for o in outcomes):
+        outcome = NOT_ENOUGH
+    else:
+        outcome = CANNOT_TELL
+    return Verdict(claim, outcome, numbers, **kw)
