@@ -75,7 +75,7 @@ class Siamese(nn.Module):
         if gather is not None and s.beta > 0:
             (t1, offset), (t2, _) = gather(t1), gather(t2)
         loss = beta_info_nce(p1, p2, t1, t2, beta=s.beta, temperature=s.temperature, offset=offset)
-        return loss, z1.detach()
+        return (loss if s.loss_factor == 1.0 else loss * s.loss_factor), z1.detach()
 
     def ema_pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """(target, online) parameters, in matching order, for the EMA update."""

@@ -7,9 +7,16 @@ shared loss. Training code reads these fields; it never branches on a method's n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TARGETS = ("ema", "stopgrad", "online")
+# How the loss is scaled (LARS is not invariant to it for biases and BatchNorm, BYOL §F.5):
+#   "eq8"      Eq. 8 as written, both directions summed (BYOL's own loss at β = 0, and the
+#              ×2α SimCLR of Table 5b at β = 1);
+#   "infonce"  Eq. 8 divided by 2α: at β = 1 without predictor or target network, SimCLR's
+#              own loss as its code computes it (the two directions' cross-entropies, each
+#              averaged over the batch, summed), the SimCLR baseline of Tables 16 and 17.
+LOSS_SCALES = ("eq8", "infonce")
 OPTIMIZERS = ("lars", "sgd", "adamw")
 
 
@@ -53,6 +60,7 @@ class MethodSpec:
     beta, temperature: β and α of the loss (BYOL Eq. 8). β = 0 is BYOL's regression
     loss; β = 1 with no predictor and an "online" target is SimCLR.
     augmentation: name of the augmentation preset the method uses by default.
+    loss_scale: one of LOSS_SCALES.
     """
 
     projector: MLP
@@ -63,6 +71,13 @@ class MethodSpec:
     temperature: float
     optim: Optim
     augmentation: str
+    # Added after records existed: at its default it stays out of the run id.
+    loss_scale: str = field(default="eq8", metadata={"omit_from_id_at_default": True})
+
+    @property
+    def loss_factor(self) -> float:
+        """What Eq. 8 (summed over both directions) is multiplied by."""
+        return 1.0 if self.loss_scale == "eq8" else 1.0 / (2.0 * self.temperature)
 
 
 def validate_method(spec: MethodSpec) -> None:
@@ -78,6 +93,8 @@ def validate_method(spec: MethodSpec) -> None:
             f"method.tau_base={spec.tau_base} does not apply with method.target={spec.target!r} "
             "(only 'ema' has a decay); set it to none"
         )
+    if spec.loss_scale not in LOSS_SCALES:
+        raise SpecError(f"method.loss_scale={spec.loss_scale!r} is not one of: {', '.join(LOSS_SCALES)}")
     if spec.beta < 0:
         raise SpecError(f"method.beta={spec.beta} must be >= 0")
     if not spec.temperature > 0:
