@@ -204,6 +204,17 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="runs")
     b.set_defaults(epochs=None, resume=None)
 
+    bp = sub.add_parser(
+        "bench-probe",
+        help="time the torch linear probe on synthetic features (ImageNet's shape, or a fraction of it)",
+        description="Time and peak memory of ssl_bench.probe (full-batch L-BFGS, 50 iterations, float32) on "
+        "synthetic features: --fraction of ImageNet's 1,281,167 training images × 2048 dims × 1000 classes.",
+    )
+    bp.add_argument("--fraction", type=float, default=1.0, help="of ImageNet's training set (default 1)")
+    bp.add_argument("--dim", type=int, default=2048)
+    bp.add_argument("--classes", type=int, default=1000)
+    bp.add_argument("--device", default="auto")
+
     dl = sub.add_parser("download", help="fetch a dataset with torchvision (needs network; loading never downloads)")
     dl.add_argument("dataset", help="fashion-mnist, cifar10, cifar100 or stl10")
     dl.add_argument("--data-dir", required=True, help="where to put it; pass the same --data-dir to run")
@@ -619,6 +630,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_probe(args: argparse.Namespace) -> int:
+    from ssl_bench.device import device_name, resolve_device
+    from ssl_bench.probe import bench_probe
+
+    _validate_device(args.device)
+    if not 0 < args.fraction <= 1 or args.dim < 1 or args.classes < 2:
+        raise BadInput(
+            f"--fraction {args.fraction} must be in (0, 1], --dim {args.dim} >= 1 and --classes {args.classes} >= 2"
+        )
+    device = resolve_device(args.device)
+    samples = max(args.classes, round(1_281_167 * args.fraction))
+    r = bench_probe(samples, args.dim, args.classes, device)
+    gib = 2**30
+    print(
+        f"linear probe (torch, float32, 50 L-BFGS iterations) on {samples:,} × {args.dim} features, "
+        f"{args.classes} classes, {device_name(device)}: {r['seconds']:.1f} s, peak memory "
+        f"{r['peak_memory_bytes'] / gib:.2f} GiB (the features alone: {r['features_bytes'] / gib:.2f} GiB); "
+        f"test top-1 {100 * r['top1']:.1f}% on synthetic classes"
+    )
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from ssl_bench.data import download
 
@@ -676,6 +709,7 @@ def main(argv: list[str] | None = None) -> int:
             "download": cmd_download,
             "status": cmd_status,
             "bench": cmd_bench,
+            "bench-probe": cmd_bench_probe,
             "report": cmd_report,
         }[args.command](args)
     except (BadInput, CheckpointError, DatasetError, SpecError, UnknownNameError) as err:

@@ -19,6 +19,7 @@ from ssl_bench.augment import AUG_PRESETS, AugSpec, ViewAug, validate_view
 from ssl_bench.registry import Registry, get_method, list_methods
 from ssl_bench.spec import MLP, MethodSpec, Optim, SpecError, validate_method
 
+PROBES = ("sklearn", "torch")
 PRECISIONS = ("auto", "fp32", "bf16")
 COMPILE_MODES = ("off", "default", "max-autotune", "max-autotune-no-cudagraphs")
 # A field added after records exist is marked so: at its default it stays out of the run
@@ -69,6 +70,10 @@ class EvalConfig:
     knn_temperature: float = 0.1
     knn_every: int = 0  # also evaluate kNN every N epochs for the curve (0: only at the end)
     linear_probe: bool = True
+    # "sklearn": L-BFGS logistic regression, C = 1, on the CPU in float64 (the small presets);
+    # "torch": ssl_bench.probe on the run's device in float32, its L2 penalty chosen on a
+    # held-out split of the training set (ImageNet scale). Added after records existed.
+    probe: str = field(default="sklearn", metadata={"omit_from_id_at_default": True})
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,8 @@ def validate_run(cfg: RunConfig) -> None:
         if v is not None and v < 1:
             raise SpecError(f"data.{n}={v} must be >= 1 or none")
     e = cfg.eval
+    if e.probe not in PROBES:
+        raise SpecError(f"eval.probe={e.probe!r} is not one of: {', '.join(PROBES)}")
     if e.knn_k < 1 or not e.knn_temperature > 0 or e.knn_every < 0:
         raise SpecError(f"eval: knn_k={e.knn_k} must be >= 1, knn_temperature={e.knn_temperature} > 0, knn_every >= 0")
     if cfg.seed < 0:
@@ -356,6 +363,7 @@ def paper() -> Callable[[MethodSpec], dict]:
             "train.epochs": 300,
             "train.batch_size": 4096,
             "method.optim": Optim(name="lars", base_lr=0.3, weight_decay=1e-6, momentum=0.9, warmup_epochs=10),
+            "eval.probe": "torch",  # scikit-learn would need ~21 GB and hours for 1.28 M × 2048
         }
         if spec.target == "ema":
             o["method.tau_base"] = 0.99

@@ -25,6 +25,7 @@ from ssl_bench.eta import FirstSteps
 from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe
 from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.model import Siamese
+from ssl_bench.probe import linear_probe_torch
 from ssl_bench.records import (
     RECORD_NAME,
     SCHEMA_VERSION,
@@ -130,7 +131,11 @@ def _evaluate(
     if full:
         z = embed(nn.Sequential(model.backbone, model.projector), data.test_images, mean, std, size, workers=workers)
         out.update(collapse_stats(z))
-        if cfg.eval.linear_probe:
+        if cfg.eval.linear_probe and cfg.eval.probe == "torch":
+            probe = linear_probe_torch(train_f, data.train_labels, test_f, data.test_labels, seed=cfg.seed)
+            out.update({"linear_top1": probe["top1"], "linear_top5": probe["top5"]})
+            out["linear_probe"] = {k: probe[k] for k in ("weight_decay", "held_out_top1")}
+        elif cfg.eval.linear_probe:
             probe = linear_probe(train_f.cpu(), data.train_labels.cpu(), test_f.cpu(), data.test_labels.cpu())
             out.update({"linear_top1": probe["top1"], "linear_top5": probe["top5"]})
     return out
