@@ -74,6 +74,10 @@ class EvalConfig:
     # "torch": ssl_bench.probe on the run's device in float32, its L2 penalty chosen on a
     # held-out split of the training set (ImageNet scale). Added after records existed.
     probe: str = field(default="sklearn", metadata={"omit_from_id_at_default": True})
+    # Also probe on these class-balanced fractions of the training labels (the paper's
+    # semi-supervised 1 % and 10 %), drawn by the seed. They add metrics and change none,
+    # so at the default they stay out of the run id; records before them lack them.
+    label_fractions: tuple[float, ...] = field(default=(0.01, 0.1), metadata={"omit_from_id_at_default": True})
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,8 @@ def validate_run(cfg: RunConfig) -> None:
         if v is not None and v < 1:
             raise SpecError(f"data.{n}={v} must be >= 1 or none")
     e = cfg.eval
+    if any(not 0 < f < 1 for f in e.label_fractions):
+        raise SpecError(f"eval.label_fractions={list(e.label_fractions)}: each must be in (0, 1)")
     if e.probe not in PROBES:
         raise SpecError(f"eval.probe={e.probe!r} is not one of: {', '.join(PROBES)}")
     if e.knn_k < 1 or not e.knn_temperature > 0 or e.knn_every < 0:

@@ -20,15 +20,15 @@ HELD_OUT = 0.2  # fraction of each class of the training set kept aside to choos
 
 
 def balanced_split(labels: torch.Tensor, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(kept, held) indices: `fraction` of every class held out, at least one per class,
-    drawn by `seed` alone (the same split for every encoder of a run)."""
+    """(kept, held) indices: `fraction` of every class held out, at least one per class and
+    never a class's last image, drawn by `seed` alone (the same split for every encoder)."""
     g = torch.Generator().manual_seed(seed)
     labels = labels.cpu()
     kept, held = [], []
     for c in labels.unique(sorted=True):
         idx = (labels == c).nonzero().flatten()
         idx = idx[torch.randperm(len(idx), generator=g)]
-        k = max(1, round(fraction * len(idx)))
+        k = min(max(1, round(fraction * len(idx))), len(idx) - 1)
         held.append(idx[:k])
         kept.append(idx[k:])
     return torch.cat(kept).sort().values, torch.cat(held).sort().values
@@ -92,9 +92,10 @@ def linear_probe_torch(
     xtr, xte = (t.float() for t in (train_features, test_features))
     ytr, yte = train_labels.to(xtr.device).long(), test_labels.to(xte.device).long()
     num_classes = int(max(int(ytr.max()), int(yte.max())) + 1)
-    chosen, val_top1 = weight_decays[0], None
-    if len(weight_decays) > 1:
-        kept, held = balanced_split(ytr, HELD_OUT, seed)
+    chosen, val_top1 = weight_decays[len(weight_decays) // 2], None
+    kept, held = balanced_split(ytr, HELD_OUT, seed)
+    # Too few labels to hold any out (a 1 % subset of a small set): the grid's middle value.
+    if len(weight_decays) > 1 and len(held):
         kept, held = kept.to(xtr.device), held.to(xtr.device)
         fit_x, val_x = _standardise(xtr[kept], xtr[held])
         scored = []
@@ -141,3 +142,49 @@ def bench_probe(samples: int, dim: int, classes: int, device: torch.device, seed
         "features_bytes": samples * dim * 4,
         "top1": out["top1"],
     }
+
+
+def label_subset(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """A class-balanced `fraction` of the labelled training set (at least one image per
+    class), drawn by the run's seed: the semi-supervised protocol's 1 % and 10 %."""
+    return balanced_split(labels, fraction, seed + 7919)[1]  # offset: not the held-out split's draw
+
+
+def subset_id(indices: torch.Tensor) -> str:
+    """A short fingerprint of a subset, recorded so two records can be seen to share it."""
+    import hashlib
+
+    return hashlib.sha1(indices.cpu().numpy().astype("int64").tobytes()).hexdigest()[:12]
+
+
+def score_probes(
+    probe: str,
+    label_fractions: tuple[float, ...],
+    seed: int,
+    train_f: torch.Tensor,
+    train_y: torch.Tensor,
+    test_f: torch.Tensor,
+    test_y: torch.Tensor,
+) -> dict:
+    """The linear probe on all training labels and on each class-balanced fraction of
+    them, with `probe` "sklearn" or "torch"; metrics keyed as records store them."""
+
+    def one(xtr: torch.Tensor, ytr: torch.Tensor) -> dict:
+        if probe == "torch":
+            return linear_probe_torch(xtr, ytr, test_f, test_y, seed=seed)
+        from ssl_bench.evaluate import linear_probe
+
+        return linear_probe(xtr.cpu(), ytr.cpu(), test_f.cpu(), test_y.cpu())
+
+    full = one(train_f, train_y)
+    out = {"linear_top1": full["top1"], "linear_top5": full["top5"]}
+    if probe == "torch":
+        out["linear_probe"] = {k: full[k] for k in ("weight_decay", "held_out_top1")}
+    if label_fractions:
+        low = {}
+        for fraction in label_fractions:
+            idx = label_subset(train_y, fraction, seed).to(train_f.device)
+            r = one(train_f[idx], train_y[idx])
+            low[f"{fraction:g}"] = {"top1": r["top1"], "top5": r["top5"], "images": len(idx), "subset": subset_id(idx)}
+        out["low_label"] = low
+    return out

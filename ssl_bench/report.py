@@ -64,9 +64,19 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "preset": cfg.get("preset"),
                 "batch_size": cfg.get("train", {}).get("batch_size"),
                 "num_classes": rec.get("data", {}).get("num_classes"),
+                **_low_label(m, r),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _low_label(m: dict, r: dict) -> dict:
+    """low_<fraction> and random_low_<fraction>: linear top-1 (%) with that fraction of the labels."""
+    out = {}
+    for key, v in (m.get("low_label") or {}).items():
+        out[f"low_{key}"] = _pct(v.get("top1"))
+        out[f"random_low_{key}"] = _pct(((r.get("low_label") or {}).get(key) or {}).get("top1"))
+    return out
 
 
 def _pct(v: float | None) -> float:
@@ -98,7 +108,8 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None =
             "corrupt": int((g.status == "corrupt").sum()),
             "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
         }
-        for col in (METRIC, "knn_top1", "drop", "z_std", "random_linear_top1", "random_knn_top1"):
+        low = [c for c in df.columns if c.startswith(("low_", "random_low_"))]
+        for col in (METRIC, "knn_top1", "drop", "z_std", "random_linear_top1", "random_knn_top1", *low):
             vals = d[col].dropna().to_numpy()
             item[col] = float(vals.mean()) if len(vals) else float("nan")
             item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")

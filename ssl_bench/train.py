@@ -22,10 +22,10 @@ from ssl_bench.data import ImageData, load_dataset
 from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device, warn_if_slow_precision
 from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.eta import FirstSteps
-from ssl_bench.evaluate import collapse_stats, embed, knn_top1, linear_probe
+from ssl_bench.evaluate import collapse_stats, embed, knn_top1
 from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.model import Siamese
-from ssl_bench.probe import linear_probe_torch
+from ssl_bench.probe import score_probes
 from ssl_bench.records import (
     RECORD_NAME,
     SCHEMA_VERSION,
@@ -131,13 +131,11 @@ def _evaluate(
     if full:
         z = embed(nn.Sequential(model.backbone, model.projector), data.test_images, mean, std, size, workers=workers)
         out.update(collapse_stats(z))
-        if cfg.eval.linear_probe and cfg.eval.probe == "torch":
-            probe = linear_probe_torch(train_f, data.train_labels, test_f, data.test_labels, seed=cfg.seed)
-            out.update({"linear_top1": probe["top1"], "linear_top5": probe["top5"]})
-            out["linear_probe"] = {k: probe[k] for k in ("weight_decay", "held_out_top1")}
-        elif cfg.eval.linear_probe:
-            probe = linear_probe(train_f.cpu(), data.train_labels.cpu(), test_f.cpu(), data.test_labels.cpu())
-            out.update({"linear_top1": probe["top1"], "linear_top5": probe["top5"]})
+        if cfg.eval.linear_probe:
+            e = cfg.eval
+            out.update(
+                score_probes(e.probe, e.label_fractions, cfg.seed, train_f, data.train_labels, test_f, data.test_labels)
+            )
     return out
 
 

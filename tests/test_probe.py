@@ -81,3 +81,26 @@ def test_bad_probe_values_are_one_line(capsys):
     assert capsys.readouterr().err.strip() == "ssl-bench: error: eval.probe='fast' is not one of: sklearn, torch"
     assert main(["bench-probe", "--fraction", "2"]) == 2
     assert "--fraction 2.0 must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_every_record_has_low_label_probes_for_both_encoders(tmp_path):
+    from ssl_bench.probe import label_subset
+
+    rec = run(smoke(**{"eval.label_fractions": [0.1, 0.5]}), RunEnv(out_dir=tmp_path, **QUIET))
+    for side in ("metrics", "random_init"):
+        low = rec[side]["low_label"]
+        assert set(low) == {"0.1", "0.5"} and low["0.1"]["images"] == 20 and low["0.5"]["images"] == 100
+        assert all(0 <= v["top1"] <= 1 for v in low.values())
+    # The same subset for the trained and the random-init encoder, fixed by the seed.
+    assert rec["metrics"]["low_label"]["0.1"]["subset"] == rec["random_init"]["low_label"]["0.1"]["subset"]
+    labels = torch.arange(10).repeat_interleave(20)
+    assert torch.bincount(labels[label_subset(labels, 0.1, 0)]).tolist() == [2] * 10
+    assert build_config("byol", preset="cpu").eval.label_fractions == (0.01, 0.1)
+
+
+def test_the_report_reads_low_label_metrics(tmp_path):
+    from ssl_bench.report import Entry, collect
+
+    rec = run(smoke(), RunEnv(out_dir=tmp_path, **QUIET))
+    df = collect([Entry({"row": "r", "method": "byol", "seed": 0}, rec)])
+    assert {"low_0.01", "low_0.1", "random_low_0.01", "random_low_0.1"} <= set(df.columns)
