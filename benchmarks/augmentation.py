@@ -7,9 +7,8 @@ there ("remove color jitter", "remove grayscale"): they would repeat a run under
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
-from ssl_bench.augment import AUG_PRESETS
-from ssl_bench.report import METRIC
-from ssl_bench.verdicts import MUCH_MORE, Verdict, compare, drop
+from ssl_bench.verdicts import METRIC, MUCH_MORE, Verdict, compare, drop
+from ssl_bench.views import AUG_PRESETS
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 17 (Fig. 3b)"
 

@@ -20,9 +20,8 @@ SimCLR's own augmentations have no solarization and one distribution for both vi
 import dataclasses
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
-from ssl_bench.augment import AUG_PRESETS
-from ssl_bench.report import METRIC
-from ssl_bench.verdicts import NEAR, NOT_ENOUGH, Verdict, compare, stat
+from ssl_bench.verdicts import METRIC, NEAR, NOT_ENOUGH, Verdict, compare, stat
+from ssl_bench.views import AUG_PRESETS
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 16 (Fig. 3a)"
 PAPER_BATCHES = (4096, 2048, 1024, 512, 256, 128, 64)

@@ -7,8 +7,7 @@ off, target = EMA / stop-gradient of online / online, β ∈ {0, 1} at α = 0.1,
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
-from ssl_bench.report import METRIC
-from ssl_bench.verdicts import NEAR, Verdict, collapsed, compare, stat
+from ssl_bench.verdicts import METRIC, NEAR, Verdict, collapsed, compare, stat
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Tables 5b, 18 and 19"
 _TARGETS = {"ema": "EMA target", "stopgrad": "stop-grad online", "online": "online"}

@@ -6,8 +6,7 @@ stop-gradient (the paper's "τ = τ_base = 0 throughout"), i.e. target "stopgrad
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
-from ssl_bench.report import METRIC
-from ssl_bench.verdicts import CLOSE_TO_BEST, FAR, Verdict, all_of, collapsed, compare, stat
+from ssl_bench.verdicts import CLOSE_TO_BEST, FAR, METRIC, Verdict, all_of, collapsed, compare, stat
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 5a"
 ROWS = (

@@ -5,13 +5,45 @@ cfg = build_config("byol", preset="cpu", overrides={"method.tau_base": 0.99})
 record = run(cfg, RunEnv(out_dir="runs"))
 """
 
-from ssl_bench.augment import AUG_PRESETS, AugSpec, ViewAug
-from ssl_bench.config import RunConfig, apply_overrides, build_config, register_preset, run_id
-from ssl_bench.data import list_datasets, load_dataset, register_dataset
-from ssl_bench.loss import beta_info_nce
-from ssl_bench.registry import get_method, list_methods, register_method
-from ssl_bench.spec import MLP, MethodSpec, Optim
-from ssl_bench.train import RunEnv, run
+import importlib
+
+# Where each public name lives. Loaded on first use (PEP 562), so `import ssl_bench.report`
+# or `ssl-bench status` never pays for torch; `from ssl_bench import run` still works.
+_EXPORTS = {
+    "AUG_PRESETS": "ssl_bench.views",
+    "AugSpec": "ssl_bench.views",
+    "ViewAug": "ssl_bench.views",
+    "RunConfig": "ssl_bench.config",
+    "apply_overrides": "ssl_bench.config",
+    "build_config": "ssl_bench.config",
+    "register_preset": "ssl_bench.config",
+    "run_id": "ssl_bench.config",
+    "list_datasets": "ssl_bench.data",
+    "load_dataset": "ssl_bench.data",
+    "register_dataset": "ssl_bench.data",
+    "beta_info_nce": "ssl_bench.loss",
+    "get_method": "ssl_bench.registry",
+    "list_methods": "ssl_bench.registry",
+    "register_method": "ssl_bench.registry",
+    "MLP": "ssl_bench.spec",
+    "MethodSpec": "ssl_bench.spec",
+    "Optim": "ssl_bench.spec",
+    "RunEnv": "ssl_bench.train",
+    "run": "ssl_bench.train",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ssl_bench' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AUG_PRESETS",

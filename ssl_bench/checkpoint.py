@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from ssl_bench.records import CHECKPOINT_NAME, atomic_write
 
-from ssl_bench.records import atomic_write
+if TYPE_CHECKING:
+    import torch
 
-CHECKPOINT_NAME = "checkpoint.pt"
+__all__ = ["CHECKPOINT_NAME", "CheckpointError", "load_checkpoint", "save_checkpoint"]
 
 
 class CheckpointError(Exception):
@@ -25,11 +27,15 @@ class CheckpointError(Exception):
 
 
 def save_checkpoint(path: Path, blob: dict) -> None:
+    import torch  # here: the CLI imports this module for CheckpointError alone
+
     atomic_write(path, lambda f: torch.save(blob, f), mode="wb")
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict | None:
     """The checkpoint at `path` (None when there is none), its tensors on `device`."""
+    import torch
+
     path = Path(path)
     if not path.exists():
         return None

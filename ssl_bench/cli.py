@@ -303,9 +303,8 @@ def _summary(rec: dict, path: Path) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from ssl_bench.checkpoint import CheckpointError
     from ssl_bench.config import run_id, to_dict
-    from ssl_bench.data import DatasetError
     from ssl_bench.liveness import AlreadyRunning
-    from ssl_bench.spec import SpecError
+    from ssl_bench.spec import DatasetError, SpecError
     from ssl_bench.train import RunEnv, record_path, run
 
     _validate_device(args.device)
@@ -697,9 +696,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from ssl_bench.checkpoint import CheckpointError
-    from ssl_bench.data import DatasetError
     from ssl_bench.registry import UnknownNameError
-    from ssl_bench.spec import SpecError
+    from ssl_bench.spec import DatasetError, SpecError
 
     args = _parser().parse_args(argv)
     try:

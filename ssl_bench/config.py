@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ssl_bench.augment import AUG_PRESETS, AugSpec, ViewAug, validate_view
 from ssl_bench.registry import Registry, get_method, list_methods
 from ssl_bench.spec import MLP, MethodSpec, Optim, SpecError, validate_method
+from ssl_bench.views import AUG_PRESETS, AugSpec, ViewAug, validate_view
 
 PROBES = ("sklearn", "torch")
 PRECISIONS = ("auto", "fp32", "bf16")

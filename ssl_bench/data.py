@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ssl_bench.spec import DatasetError  # raised here; defined without torch for the CLI
+
 __all__ = [
     "DatasetError",
     "ImageData",
@@ -29,14 +31,6 @@ __all__ = [
     "read_fashion_mnist_idx",
     "register_dataset",
 ]
-
-
-class DatasetError(ValueError):
-    """A dataset could not be loaded; the message is one line, fit for a CLI."""
-
-    def __init__(self, message: str) -> None:
-        # Messages may embed text from PIL/torchvision exceptions; keep them on one line.
-        super().__init__(" ".join(str(message).splitlines()))
 
 
 @dataclass(frozen=True)

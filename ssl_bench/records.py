@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 RECORD_NAME = "record.json"
+CHECKPOINT_NAME = "checkpoint.pt"  # the training state beside it (ssl_bench.checkpoint)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 SCHEMA_VERSION = 1

@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ssl_bench.ablation import Ablation
-from ssl_bench.verdicts import Verdict
+from ssl_bench.verdicts import METRIC, Verdict
 
-METRIC = "linear_top1"  # the paper's metric: linear evaluation top-1
 PCT = 100.0
 
 

@@ -24,6 +24,14 @@ class SpecError(ValueError):
     """A spec or config value out of range; the message is one line for the CLI."""
 
 
+class DatasetError(ValueError):
+    """A dataset could not be loaded; the message is one line, fit for a CLI."""
+
+    def __init__(self, message: str) -> None:
+        # Messages may embed text from PIL/torchvision exceptions; keep them on one line.
+        super().__init__(" ".join(str(message).splitlines()))
+
+
 @dataclass(frozen=True)
 class MLP:
     """Linear → BN → ReLU blocks for each hidden width, then a final Linear.

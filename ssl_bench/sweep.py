@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ssl_bench.ablation import Point
-from ssl_bench.checkpoint import CHECKPOINT_NAME
 from ssl_bench.eta import SweepClock
 from ssl_bench.liveness import HEARTBEAT_NAME, AlreadyRunning, describe, is_alive
-from ssl_bench.records import RECORD_NAME, CorruptRecord, load_record, read_record, set_aside
-from ssl_bench.train import Preempted, RunEnv, run
+from ssl_bench.records import CHECKPOINT_NAME, RECORD_NAME, CorruptRecord, load_record, read_record, set_aside
 
 
 @dataclass(frozen=True)
@@ -135,6 +133,9 @@ class RunTask:
 
     def __call__(self, point: Point) -> dict:
         import torch
+
+        # Here, not at the top: status and the report read this module without torch.
+        from ssl_bench.train import Preempted, RunEnv, run
 
         if self.threads:
             torch.set_num_threads(self.threads)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+METRIC = "linear_top1"  # the paper's metric: linear evaluation top-1
 HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH = "holds", "does not hold", "cannot tell", "not enough runs"
 OUTCOMES = (HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH)
 
