@@ -21,7 +21,7 @@ class FirstSteps:
     once `min_steps` of them over at least `min_s` seconds are in, gives the rate and
     the training time left. Nothing here changes what the run computes."""
 
-    def __init__(self, total: int, start: int, batch: int, warmup: int = 2, min_steps: int = 5, min_s: float = 2.0):
+    def __init__(self, total: int, start: int, batch: int, warmup: int = 2, min_steps: int = 20, min_s: float = 5.0):
         self.total, self.batch = total, batch
         self.warmup, self.min_steps, self.min_s = warmup, min_steps, min_s
         self.first = start + warmup
