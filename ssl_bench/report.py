@@ -8,6 +8,7 @@ as numbers and formatted only when rendered.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -354,8 +355,8 @@ def plot_drop_curve(
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{int(v)}"))
     ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.axhline(0, color="0.8", lw=0.8, zorder=0)
-    ax.set_xlabel(f"{x_label} (log2 scale)")
-    ax.set_ylabel("decrease in linear top-1 vs baseline (percentage points)")
+    ax.set_xlabel(f"{x_label}; log2 scale", fontsize=8)
+    ax.set_ylabel("decrease in linear top-1 vs baseline (points)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
@@ -502,7 +503,7 @@ class Report:
         paper = self.paper
         rows = row_order(a, list(dict.fromkeys(self.summary.row)), paper)
         ours_rows = [r for r in rows if (self.summary.row == r).any()]
-        title = f"{a.title}\n(ours: {self.scale})"
+        title = "\n".join(textwrap.wrap(a.title, 80)) + f"\n(ours: {self.scale})"
         scale_short = (
             ", ".join(
                 sorted(
@@ -513,7 +514,11 @@ class Report:
             or "no runs"
         )
         if a.plot == "curve":
-            return plot_drop_curve(self.summary, paper, self.methods, a.x_label, scale_short, title)
+            x_label = a.x_label
+            if a.pair_by_reduction and len(paper) and self.baseline is not None:
+                theirs = paper.paper_row.iloc[0]
+                x_label += f" (ours); the paper's at the same reduction, its {theirs} at our {self.baseline}"
+            return plot_drop_curve(self.summary, paper, self.methods, x_label, scale_short, title)
         if a.plot == "bars_drop":
             return plot_bars(
                 self.summary,
