@@ -19,7 +19,7 @@ from ssl_bench.registry import Registry, get_method, list_methods
 from ssl_bench.spec import MLP, MethodSpec, Optim, SpecError, validate_method
 from ssl_bench.views import AUG_PRESETS, AugSpec, ViewAug, validate_view
 
-PROBES = ("sklearn", "torch")
+PROBES = ("sklearn", "torch", "paper")
 PRECISIONS = ("auto", "fp32", "bf16")
 COMPILE_MODES = ("off", "default", "max-autotune", "max-autotune-no-cudagraphs")
 # A field added after records exist is marked so: at its default it stays out of the run
@@ -73,7 +73,10 @@ class EvalConfig:
     # "sklearn": L-BFGS logistic regression, C = 1, on the CPU in float64 (the small presets);
     # "torch": ssl_bench.probe on the run's device in float32, its L2 penalty chosen on a
     # held-out split of the training set (ImageNet scale). Added after records existed.
+    # "paper": the BYOL paper's protocol (App. C.1, ssl_bench.probe_sgd): SGD on augmented
+    # images for probe_epochs, its learning rate picked on held-out training images.
     probe: str = field(default="sklearn", metadata={"omit_from_id_at_default": True})
+    probe_epochs: int = field(default=80, metadata={"omit_from_id_at_default": True})
     # Also probe on these class-balanced fractions of the training labels (the paper's
     # semi-supervised 1 % and 10 %), drawn by the seed. They add metrics and change none,
     # so at the default they stay out of the run id; records before them lack them.
@@ -262,6 +265,8 @@ def validate_run(cfg: RunConfig) -> None:
     e = cfg.eval
     if any(not 0 < f < 1 for f in e.label_fractions):
         raise SpecError(f"eval.label_fractions={list(e.label_fractions)}: each must be in (0, 1)")
+    if e.probe_epochs < 1:
+        raise SpecError(f"eval.probe_epochs={e.probe_epochs} must be >= 1")
     if e.probe not in PROBES:
         raise SpecError(f"eval.probe={e.probe!r} is not one of: {', '.join(PROBES)}")
     if e.knn_k < 1 or not e.knn_temperature > 0 or e.knn_every < 0:

@@ -165,9 +165,11 @@ def score_probes(
     train_y: torch.Tensor,
     test_f: torch.Tensor,
     test_y: torch.Tensor,
+    full: bool = True,
 ) -> dict:
-    """The linear probe on all training labels and on each class-balanced fraction of
-    them, with `probe` "sklearn" or "torch"; metrics keyed as records store them."""
+    """The linear probe on all training labels (unless `full` is false: another protocol
+    scores those) and on each class-balanced fraction of them, with `probe` "sklearn" or
+    "torch"; metrics keyed as records store them."""
 
     def one(xtr: torch.Tensor, ytr: torch.Tensor) -> dict:
         if probe == "torch":
@@ -176,10 +178,12 @@ def score_probes(
 
         return linear_probe(xtr.cpu(), ytr.cpu(), test_f.cpu(), test_y.cpu())
 
-    full = one(train_f, train_y)
-    out = {"linear_top1": full["top1"], "linear_top5": full["top5"]}
-    if probe == "torch":
-        out["linear_probe"] = {k: full[k] for k in ("weight_decay", "held_out_top1")}
+    out = {}
+    if full:
+        scores = one(train_f, train_y)
+        out = {"linear_top1": scores["top1"], "linear_top5": scores["top5"]}
+        if probe == "torch":
+            out["linear_probe"] = {k: scores[k] for k in ("weight_decay", "held_out_top1")}
     if label_fractions:
         low = {}
         for fraction in label_fractions:

@@ -78,7 +78,9 @@ def test_bench_probe_reports_time_and_memory(capsys):
 
 def test_bad_probe_values_are_one_line(capsys):
     assert main(["run", "--set", "eval.probe=fast", "--print-config"]) == 2
-    assert capsys.readouterr().err.strip() == "ssl-bench: error: eval.probe='fast' is not one of: sklearn, torch"
+    assert capsys.readouterr().err.strip() == "ssl-bench: error: eval.probe='fast' is not one of: sklearn, torch, paper"
+    assert main(["run", "--set", "eval.probe_epochs=0", "--print-config"]) == 2
+    assert capsys.readouterr().err.strip() == "ssl-bench: error: eval.probe_epochs=0 must be >= 1"
     assert main(["bench-probe", "--fraction", "2"]) == 2
     assert "--fraction 2.0 must be in (0, 1]" in capsys.readouterr().err
 
@@ -104,3 +106,35 @@ def test_the_report_reads_low_label_metrics(tmp_path):
     rec = run(smoke(), RunEnv(out_dir=tmp_path, **QUIET))
     df = collect([Entry({"row": "r", "method": "byol", "seed": 0}, rec)])
     assert {"low_0.01", "low_0.1", "random_low_0.01", "random_low_0.1"} <= set(df.columns)
+
+
+def test_the_papers_sgd_probe_runs_in_a_record_and_picks_its_lr_on_train(tmp_path):
+    """eval.probe=paper (App. C.1): SGD on augmented images, the learning rate chosen on
+    held-out training images; the low-label probes still use the feature probe."""
+    from ssl_bench.probe_sgd import LEARNING_RATES
+
+    rec = run(smoke(**{"eval.probe": "paper", "eval.probe_epochs": 3}), RunEnv(out_dir=tmp_path, **QUIET))
+    for side in ("metrics", "random_init"):
+        details = rec[side]["linear_probe"]
+        assert details["protocol"] == "App. C.1" and details["learning_rate"] in LEARNING_RATES
+        assert 0 <= rec[side]["linear_top1"] <= rec[side]["linear_top5"] <= 1
+        assert set(rec[side]["low_label"]) == {"0.01", "0.1"}
+
+
+def test_the_papers_sgd_probe_learns_from_a_frozen_encoder():
+    """On images whose class is their brightness, a frozen mean-pooling encoder plus the
+    paper's probe separates the classes; the test labels never reach the lr choice."""
+    from ssl_bench.probe_sgd import paper_probe
+
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(4).repeat(300)
+    images = (labels.view(-1, 1, 1, 1) * 60 + torch.randint(0, 20, (1200, 1, 16, 16), generator=g)).to(torch.uint8)
+    encoder = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()
+    )
+    mean, std = torch.tensor(0.5).view(1, 1, 1, 1), torch.tensor(0.25).view(1, 1, 1, 1)
+    out = paper_probe(encoder, images[:1000], labels[:1000], images[1000:], labels[1000:], mean, std, 16, epochs=20)
+    assert out["top1"] > 0.9, out
+    shuffled = labels[1000:][torch.randperm(200, generator=g)]
+    again = paper_probe(encoder, images[:1000], labels[:1000], images[1000:], shuffled, mean, std, 16, epochs=20)
+    assert again["learning_rate"] == out["learning_rate"] and again["held_out_top1"] == out["held_out_top1"]
