@@ -1,0 +1,156 @@
+"""What every command shares: exit codes, the one-line error, the option groups that pick
+a config or a grid, and the checks that refuse bad input before anything runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        print(f"ssl-bench: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+class BadInput(Exception):
+    pass
+
+
+def add_grid_selection(p: argparse.ArgumentParser) -> None:
+    """The options that pick an ablation grid; status and report take the ones run took."""
+    p.add_argument("--method", default=None, help="comma-separated methods (default: the ablation's)")
+    p.add_argument("--preset", default=None, help="scale preset the grid ran at (default cpu)")
+    p.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds (default: the ablation's); report also takes 'found': every seed with a record",
+    )
+    p.add_argument("--row", dest="rows", action="append", default=None, metavar="LABEL", help="only this row")
+    p.add_argument("--epochs", type=int, default=None, help="the --epochs the grid ran with, if any")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="the --set overrides the grid ran with",
+    )
+
+
+def validate_device(name: str) -> None:
+    import torch
+
+    if name == "auto" or name == "cpu":
+        return
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise BadInput(f"--device {name}: no CUDA device is available here; use --device cpu or auto")
+        if ":" in name:
+            idx = name.split(":", 1)[1]
+            if not idx.isdigit() or int(idx) >= torch.cuda.device_count():
+                raise BadInput(f"--device {name}: choose cuda:0..cuda:{torch.cuda.device_count() - 1}")
+        return
+    raise BadInput(f"--device {name!r}: choose auto, cpu, cuda or cuda:N")
+
+
+def configs_from(args: argparse.Namespace) -> list:
+    from ssl_bench.backbones import check_backbone_name
+    from ssl_bench.config import RunConfig, _coerce, build_config, parse_set_args, validate_run
+    from ssl_bench.data import list_datasets
+
+    if args.resume:
+        path = Path(args.resume) / "config.json"
+        if not path.is_file():
+            raise BadInput(f"--resume {args.resume}: no config.json there (expected a run directory under --out)")
+        cfg = _coerce(json.loads(path.read_text()), RunConfig, "config")
+        validate_run(cfg)
+        return [cfg]
+    if args.dataset is not None and args.dataset not in list_datasets():
+        raise BadInput(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(list_datasets())}")
+    if args.backbone is not None:
+        check_backbone_name(args.backbone)
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        raise BadInput(f"--data-dir {args.data_dir}: no such directory")
+    overrides = parse_set_args(args.overrides)
+    methods = [m.strip() for m in (args.method or "byol").split(",") if m.strip()]
+    if not methods:
+        raise BadInput("--method is empty; see: ssl-bench list methods")
+    return [
+        build_config(
+            m,
+            preset=args.preset,
+            dataset=args.dataset,
+            backbone=args.backbone,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            overrides=overrides,
+        )
+        for m in methods
+    ]
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse an output directory that cannot be written, before anything runs: create it
+    (and any missing parents) and a probe file in it, and remove whatever this created."""
+    import os
+    import tempfile
+
+    path = Path(path).expanduser()
+    created = []
+    probe = path
+    while not probe.exists():
+        created.append(probe)
+        probe = probe.parent
+    try:
+        if not probe.is_dir():
+            raise NotADirectoryError(f"{probe} is not a directory")
+        path.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path, prefix=".ssl-bench-write-test-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        for d in created:  # deepest first: leave nothing behind
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        reason = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else (err.strerror or str(err))
+        raise BadInput(f"{option} {path}: cannot write there ({reason}); choose a writable directory") from None
+    for d in created:
+        d.rmdir()  # made only to test; the run makes what it needs
+
+
+def grid_from(args: argparse.Namespace):
+    from ssl_bench.ablation import expand, get_ablation
+    from ssl_bench.config import default_preset, parse_set_args
+
+    ablation = get_ablation(args.ablation)
+    methods = [m.strip() for m in args.method.split(",") if m.strip()] if args.method else None
+    try:
+        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
+    except ValueError:
+        raise BadInput(f"--seeds {args.seeds!r}: expected comma-separated integers such as 0,1,2") from None
+    preset = args.preset or default_preset(getattr(args, "dataset", None))
+    overrides = parse_set_args(args.overrides)
+    if getattr(args, "dataset", None):
+        overrides.setdefault("data.dataset", args.dataset)
+    return (
+        ablation,
+        preset,
+        expand(
+            ablation,
+            methods=methods,
+            preset=preset,
+            seeds=seeds,
+            epochs=args.epochs,
+            overrides=overrides,
+            rows=args.rows,
+        ),
+    )

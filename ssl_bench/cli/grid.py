@@ -1,0 +1,122 @@
+"""`ssl-bench status` and `ssl-bench report`: what a grid holds, and its tables, plots and
+verdicts beside the paper's numbers (with `--ablation all`, the results index)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ssl_bench.cli.common import BadInput, add_grid_selection, check_writable, grid_from
+
+
+def register(sub) -> None:
+    st = sub.add_parser("status", help="what an ablation grid has: done, running, failed (with reason), missing")
+    st.add_argument("--ablation", required=True, help="ablation name (see: ssl-bench list ablations)")
+    add_grid_selection(st)
+    st.add_argument("--out", default="runs", help="where the run records are (run's --out; default runs)")
+    st.set_defaults(func=cmd_status)
+
+    rp = sub.add_parser(
+        "report",
+        help="tables, plots and verdicts of an ablation beside the paper's numbers",
+        description="Reads the records of an ablation grid (same selection options as run/status) "
+        "and writes <out>/<ablation>/<ablation>.{md,csv,tex,png,svg}; prints the table and the "
+        "verdicts on the paper's claims.",
+    )
+    rp.add_argument("--ablation", required=True, help="ablation name, or all")
+    add_grid_selection(rp)
+    rp.add_argument("--runs", default="runs", help="where the run records are (run's --out; default runs)")
+    rp.add_argument("--out", default="reports", help="where to write tables and plots (default reports)")
+    rp.add_argument("--format", default="md,csv,tex,png,svg", help="comma-separated: md, csv, tex, png, svg")
+    rp.set_defaults(func=cmd_report)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ssl_bench.sweep import dump_grid, grid_status, summarize
+
+    ablation, preset, points = grid_from(args)
+    statuses = grid_status(Path(args.out), points)
+    print(f"{ablation.name}, preset {preset}: {len(points)} runs: {summarize(statuses)}")
+    print(dump_grid(statuses))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ssl_bench.ablation import list_ablations
+    from ssl_bench.records import RECORD_NAME
+    from ssl_bench.report import Entry, build_report, to_markdown, write_report
+    from ssl_bench.sweep import run_dir
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("md", "csv", "tex", "png", "svg")]
+    if bad or not formats:
+        raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
+    check_writable(Path(args.out), "--out")
+    write_index = args.ablation == "all"
+    names = list_ablations() if write_index else [args.ablation]
+    seeds_arg = args.seeds
+    done_reports = []
+    for name in names:
+        args.ablation = name
+        if seeds_arg == "found":
+            args.seeds = _seeds_found(Path(args.runs) / name)
+        ablation, preset, points = grid_from(args)
+        entries = [Entry(p.labels, _record_or_corrupt(run_dir(Path(args.runs), p) / RECORD_NAME)) for p in points]
+        if len(names) > 1 and not any(e.record for e in entries):
+            print(f"{name}: no records under {Path(args.runs) / name}; skipped")
+            continue
+        rep = build_report(ablation, entries, baseline=ablation.baseline(preset))
+        done_reports.append((rep, preset))
+        written = write_report(rep, args.out, formats)
+        print(f"## {name}: {ablation.title}\nours: {rep.scale}; {rep.cost}\n")
+        print(to_markdown(rep.table))
+        print()
+        for v in rep.verdicts:
+            print(v.line().replace("**", ""))
+        print("\nwrote " + ", ".join(str(w) for w in written) + "\n")
+    if write_index:
+        _write_index(args, done_reports)
+    return 0
+
+
+def _record_or_corrupt(path: Path) -> dict | None:
+    """A point's record for the report; a corrupt file shows as such, with its path."""
+    from ssl_bench.records import CorruptRecord, load_record
+
+    try:
+        return load_record(path)
+    except CorruptRecord as err:
+        print(f"ssl-bench: {err}", file=sys.stderr)
+        return {"status": "corrupt", "error": str(err)}
+
+
+def _seeds_found(grid_dir: Path) -> str | None:
+    """The seeds of the records under a grid's directory, as --seeds takes them (None: none)."""
+    import json
+
+    seeds = set()
+    for path in grid_dir.glob("*/record.json"):
+        try:
+            seeds.add(int(json.loads(path.read_text())["config"]["seed"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # an unreadable record is reported as such by the grid, not here
+    return ",".join(str(s) for s in sorted(seeds)) or None
+
+
+def _write_index(args: argparse.Namespace, reports: list) -> None:
+    """With --ablation all: <out>/README.md embedding every table, plus the single-run
+    records found in <out>/cpu-default/."""
+    import json
+
+    from ssl_bench.records import atomic_write
+    from ssl_bench.report import index_markdown
+
+    singles = []
+    for path in sorted(Path(args.out, "cpu-default").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("status") == "done":
+            singles.append((rec, path.name))
+    text = index_markdown(reports, singles, args.runs, args.out)
+    atomic_write(Path(args.out) / "README.md", lambda f: f.write(text))
+    print(f"wrote {Path(args.out) / 'README.md'}")

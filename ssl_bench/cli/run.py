@@ -1,0 +1,251 @@
+"""`ssl-bench run`: one run, several methods, or a whole ablation grid (locally, or as a
+SLURM job array)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ssl_bench.cli.common import EXIT_FAILED, BadInput, check_writable, configs_from, grid_from, validate_device
+
+
+def register(sub) -> None:
+    r = sub.add_parser(
+        "run",
+        help="train and evaluate one or more methods",
+        description="Train a method, then score its frozen encoder (weighted kNN, linear probe, "
+        "collapse diagnostics) next to a randomly initialised encoder of the same architecture. "
+        "Writes one JSON record per run under --out/<run id>/record.json. Re-running the same "
+        "command resumes from the last checkpoint, or does nothing if the run is done.",
+    )
+    r.add_argument(
+        "--method",
+        default=None,
+        help="method name, or a comma-separated list (see: ssl-bench list methods); default byol for one run, "
+        "the paper's methods for an ablation",
+    )
+    r.add_argument(
+        "--preset",
+        default=None,
+        help="scale preset: cpu (default for fashion-mnist), cifar10 (default for cifar10/100), "
+        "paper, smoke, published (see: ssl-bench list presets)",
+    )
+    r.add_argument("--dataset", default=None, help="dataset name (see: ssl-bench list datasets); default fashion-mnist")
+    r.add_argument("--data-dir", default=None, help="where dataset files are (required except for fashion-mnist)")
+    r.add_argument(
+        "--backbone", default=None, help="convnet, a torchvision ResNet name (resnet18, resnet50), or timm/<name>"
+    )
+    r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
+    r.add_argument(
+        "--batch-size", type=int, default=None, help="images per optimizer update; lr = base_lr × batch / 256"
+    )
+    r.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and augmentation")
+    r.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field by dotted key, e.g. --set method.tau_base=0.99 "
+        "--set train.accumulate=4 --set aug.view2.solarize_p=0 (repeatable; see --print-config)",
+    )
+    r.add_argument("--out", default="runs", help="directory for run records and checkpoints (default: runs)")
+    r.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+    r.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR (a directory holding config.json) from its checkpoint",
+    )
+    r.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="checkpoint this often within an epoch as well as after each epoch (default 300)",
+    )
+    r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+    a = r.add_argument_group(
+        "ablations", "run a whole ablation grid: ssl-bench run --method byol --ablation batch_size"
+    )
+    a.add_argument("--ablation", default=None, help="ablation name (see: ssl-bench list ablations)")
+    a.add_argument(
+        "--row",
+        dest="rows",
+        action="append",
+        default=None,
+        metavar="LABEL",
+        help="only this row of the grid (repeatable; see --dry-run for the labels)",
+    )
+    a.add_argument("--seeds", default=None, help="comma-separated seeds for the grid (default: the ablation's)")
+    a.add_argument("--dry-run", action="store_true", help="show the grid, what is done, what would launch; run nothing")
+    a.add_argument(
+        "--launcher",
+        default="local",
+        choices=["local", "slurm", "debug"],
+        help="local: this machine; slurm: one submitit job array; debug: submitit in-process",
+    )
+    a.add_argument("--jobs", type=int, default=1, help="local launcher: runs at once (cores are shared between them)")
+    s_ = r.add_argument_group("slurm", "options of --launcher slurm (nothing cluster-specific is built in)")
+    s_.add_argument("--partition", default=None)
+    s_.add_argument("--time", type=int, default=60, metavar="MINUTES", help="time limit per run (default 60)")
+    s_.add_argument("--gpus-per-run", type=int, default=0)
+    s_.add_argument("--cpus-per-run", type=int, default=None)
+    s_.add_argument("--mem", type=float, default=None, metavar="GB")
+    s_.add_argument("--array-parallelism", type=int, default=256, help="at most this many tasks at once")
+    s_.add_argument("--account", default=None)
+    s_.add_argument("--qos", default=None)
+    s_.add_argument(
+        "--sbatch",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other sbatch option, e.g. --sbatch constraint=a100 (repeatable)",
+    )
+    r.set_defaults(func=cmd_run)
+
+
+def _summary(rec: dict, path: Path) -> str:
+    m, r, c = rec["metrics"], rec["random_init"], rec["cost"]
+    cfg = rec["config"]
+
+    def pct(v: float | None) -> str:
+        return "   –  " if v is None else f"{100 * v:5.1f}%"
+
+    lines = [
+        f"{cfg['method_name']} on {cfg['data']['dataset']} ({rec['data']['ssl_images']} images, {cfg['backbone']}, "
+        f"{cfg['train']['epochs']} epochs, batch {cfg['train']['batch_size']}, seed {cfg['seed']}): "
+        f"{c['train_wall_s'] / 60:.1f} min training at {c['images_per_s']:.0f} images/s on {c['device']}",
+        f"  {'encoder':<13}{'kNN top-1':>10}{'linear top-1':>14}{'linear top-5':>14}{'z std':>8}{'eff. rank':>11}",
+    ]
+    for name, d in ((f"{cfg['method_name']}", m), ("random init", r)):
+        lines.append(
+            f"  {name:<13}{pct(d.get('knn_top1')):>10}{pct(d.get('linear_top1')):>14}"
+            f"{pct(d.get('linear_top5')):>14}{d['z_std']:8.3f}{d['effective_rank']:11.1f}"
+        )
+    lines.append(f"  (z std is ≈ {m['z_std_ideal']:.3f} when projections are spread out, → 0 when collapsed)")
+    lines.append(f"  kNN gain over random init: {100 * (m['knn_top1'] - r['knn_top1']):+.1f} points; record: {path}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ssl_bench.checkpoint import CheckpointError
+    from ssl_bench.config import run_id, to_dict
+    from ssl_bench.liveness import AlreadyRunning
+    from ssl_bench.spec import DatasetError, SpecError
+    from ssl_bench.train import RunEnv, record_path, run
+
+    validate_device(args.device)
+    if args.ablation:
+        return cmd_sweep(args)
+    configs = configs_from(args)
+    if args.print_config:
+        for cfg in configs:
+            print(json.dumps({"run_id": run_id(cfg), **to_dict(cfg)}, indent=1))
+        return 0
+    out = Path(args.out)
+    if args.resume:
+        out = Path(args.resume).parent
+    check_writable(out, "--out")
+    status = 0
+    for cfg in configs:
+        env = RunEnv(out_dir=out, data_dir=args.data_dir, device=args.device, checkpoint_every_s=args.checkpoint_every)
+        try:
+            rec = run(cfg, env)
+        except AlreadyRunning as err:
+            print(f"ssl-bench: {err}", flush=True)
+            continue
+        except (DatasetError, SpecError, CheckpointError):
+            raise
+        except Exception as err:  # the traceback is in the failed record
+            print(
+                f"ssl-bench: run {run_id(cfg)} failed: {type(err).__name__}: {err} (record: {record_path(cfg, out)})",
+                file=sys.stderr,
+            )
+            status = EXIT_FAILED
+            continue
+        print(_summary(rec, record_path(cfg, out)), flush=True)
+    return status
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ssl_bench.sweep import (
+        RunTask,
+        SlurmOptions,
+        adopt_finished_twins,
+        dump_grid,
+        grid_status,
+        launch_local,
+        launch_slurm,
+        summarize,
+    )
+    from ssl_bench.sweep import to_launch as pending
+
+    if args.jobs < 1:
+        raise BadInput(f"--jobs {args.jobs}: must be >= 1")
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        raise BadInput(f"--data-dir {args.data_dir}: no such directory")
+    sbatch = []
+    for item in args.sbatch:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--sbatch {item!r}: expected KEY=VALUE, e.g. constraint=a100")
+        sbatch.append((key.strip().lstrip("-"), value.strip()))
+    ablation, preset, points = grid_from(args)
+    if not args.dry_run:
+        check_writable(Path(args.out), "--out")
+    statuses = grid_status(Path(args.out), points)
+    if not args.dry_run:
+        adopted = adopt_finished_twins(Path(args.out), pending(statuses))
+        if adopted:
+            print(f"{len(adopted)} runs already done under another ablation: their records were copied")
+            statuses = grid_status(Path(args.out), points)
+    todo = pending(statuses)
+    print(f"{ablation.name} ({ablation.title}), preset {preset}: {len(points)} runs: {summarize(statuses)}")
+    if args.dry_run:
+        print(dump_grid(statuses))
+        print(
+            f"would launch {len(todo)} with --launcher {args.launcher}; records under {Path(args.out) / ablation.name}"
+        )
+        return 0
+    if not todo:
+        print("nothing to launch: every run is done or running")
+        return 0
+    wide = max(p.config.train.devices for p in todo)
+    if args.launcher == "slurm" and args.gpus_per_run and wide > args.gpus_per_run:
+        raise BadInput(f"--gpus-per-run {args.gpus_per_run} is fewer than train.devices={wide} of the grid")
+    task = RunTask(str(args.out), args.data_dir, args.device, args.checkpoint_every)
+    if args.launcher == "local":
+        at_once = "one after another" if args.jobs == 1 else f"{args.jobs} at a time"
+        print(f"launching {len(todo)} runs on this machine, {at_once}; an ETA follows from the first run's first steps")
+        results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))
+        failed = [r for r in results if r["status"] not in ("done", "running")]
+        print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
+        for r in failed:
+            print(f"  failed: run {r['run_id']}: {r.get('error', 'see its record')}", file=sys.stderr)
+        return EXIT_FAILED if failed else 0
+    options = SlurmOptions(
+        args.partition,
+        args.time,
+        args.gpus_per_run,
+        args.cpus_per_run,
+        args.mem,
+        args.array_parallelism,
+        args.account,
+        args.qos,
+        tuple(sbatch),
+    )
+    jobs = launch_slurm(todo, task, options, cluster="slurm" if args.launcher == "slurm" else "debug")
+    if args.launcher == "debug":
+        for job in jobs:
+            job.result()
+        print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
+        return 0
+    array_id = jobs[0].job_id.split("_")[0] if jobs else "?"
+    print(
+        f"submitted job array {array_id} with {len(jobs)} tasks; follow with: ssl-bench status --ablation "
+        f"{ablation.name}" + (f" --preset {preset}" if args.preset else "") + f" --out {args.out}"
+    )
+    return 0
