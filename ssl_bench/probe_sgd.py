@@ -95,3 +95,22 @@ def paper_probe(
         top1 = (top[:, 0] == yte).float().mean().item()
         top5 = (top == yte[:, None]).any(dim=1).float().mean().item()
     return {"top1": top1, "top5": top5, "learning_rate": LEARNING_RATES[best], "held_out_top1": held_top1[best]}
+
+
+def paper_probe_metrics(cfg, backbone: nn.Module, data, mean: torch.Tensor, std: torch.Tensor, size: int) -> dict:
+    """`paper_probe` on a run's data, keyed as records store the linear probe."""
+    p = paper_probe(
+        backbone,
+        data.train_images,
+        data.train_labels,
+        data.test_images,
+        data.test_labels,
+        mean,
+        std,
+        size,
+        epochs=cfg.eval.probe_epochs,
+        seed=cfg.seed,
+        workers=cfg.data.workers,
+    )
+    details = {"protocol": "App. C.1", "learning_rate": p["learning_rate"], "held_out_top1": p["held_out_top1"]}
+    return {"linear_top1": p["top1"], "linear_top5": p["top5"], "linear_probe": details}

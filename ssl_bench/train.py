@@ -26,6 +26,7 @@ from ssl_bench.evaluate import collapse_stats, embed, knn_top1
 from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.model import Siamese
 from ssl_bench.probe import score_probes
+from ssl_bench.probe_sgd import paper_probe_metrics
 from ssl_bench.records import (
     RECORD_NAME,
     SCHEMA_VERSION,
@@ -138,29 +139,8 @@ def _evaluate(
             full = e.probe != "paper"
             out.update(score_probes(on_features, e.label_fractions, cfg.seed, train_f, *labels, full=full))
             if e.probe == "paper":
-                out.update(_paper_probe(cfg, model, data, mean, std, size))
+                out.update(paper_probe_metrics(cfg, model.backbone, data, mean, std, size))
     return out
-
-
-def _paper_probe(cfg: RunConfig, model: Siamese, data: ImageData, mean, std, size: int) -> dict:
-    """The paper's augmented SGD probe (App. C.1), on images rather than cached features."""
-    from ssl_bench.probe_sgd import paper_probe
-
-    p = paper_probe(
-        model.backbone,
-        data.train_images,
-        data.train_labels,
-        data.test_images,
-        data.test_labels,
-        mean,
-        std,
-        size,
-        epochs=cfg.eval.probe_epochs,
-        seed=cfg.seed,
-        workers=cfg.data.workers,
-    )
-    details = {"protocol": "App. C.1", "learning_rate": p["learning_rate"], "held_out_top1": p["held_out_top1"]}
-    return {"linear_top1": p["top1"], "linear_top5": p["top5"], "linear_probe": details}
 
 
 def _end_epoch(

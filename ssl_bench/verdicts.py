@@ -148,3 +148,16 @@ def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
     else:
         outcome = CANNOT_TELL
     return Verdict(claim, outcome, numbers, **kw)
+
+
+# The rules above in words, written into every report and the results index.
+RULES = (
+    "How a verdict is decided: the difference of two means over seeds ± 2 standard errors is compared with the "
+    "margin each claim states. It holds only when the whole interval clears the margin on the claimed side, does "
+    "not hold only when the whole interval lies on the other side, and otherwise cannot tell; with one seed on "
+    "either side it gives the point estimate only. Collapse is judged against the run's own random-init encoder: "
+    "collapsed when the trained encoder's top-1 is no more than 1 point above it (interval included) and its "
+    "projections' std is under 0.1 × 1/√d; not collapsed when the gain clears 1 point or the projections stay "
+    "spread. A small model trained briefly stays close to its initialisation, so at such a scale a verdict on "
+    "collapse reads the projections and the gain, never the top-1 against chance."
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ssl_bench.cli.common import BadInput, check_writable, configs_from, validate_device
+from ssl_bench.cli.common import BadInput, add_config_options, check_writable, configs_from, validate_device
 
 
 def register(sub) -> None:
@@ -18,15 +18,7 @@ def register(sub) -> None:
         "forward+backward, optimizer, EMA. Speed switches are config fields: --set train.compile=default, "
         "--set train.channels_last=true, --set train.precision=bf16. Writes a record under --out/bench/.",
     )
-    b.add_argument("--method", default="byol")
-    b.add_argument("--preset", default=None)
-    b.add_argument("--dataset", default=None)
-    b.add_argument("--data-dir", default=None)
-    b.add_argument("--backbone", default=None)
-    b.add_argument("--batch-size", type=int, default=None)
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    b.add_argument("--device", default="auto")
+    add_config_options(b, method_default="byol", method_help="one method (see: ssl-bench list methods)")
     b.add_argument("--steps", type=int, default=30, help="timed steps (default 30)")
     b.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
     b.add_argument(

@@ -22,6 +22,37 @@ class BadInput(Exception):
     pass
 
 
+def add_config_options(p: argparse.ArgumentParser, method_help: str, method_default: str | None = None) -> None:
+    """The options that make a config (method, scale, data, backbone, seed, overrides)
+    and pick its device: `run` and `bench` take the same ones."""
+    p.add_argument("--method", default=method_default, help=method_help)
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="scale preset: cpu (default for fashion-mnist), cifar10 (default for cifar10/100), "
+        "paper, smoke, published (see: ssl-bench list presets)",
+    )
+    p.add_argument("--dataset", default=None, help="dataset name (see: ssl-bench list datasets); default fashion-mnist")
+    p.add_argument("--data-dir", default=None, help="where dataset files are (required except for fashion-mnist)")
+    p.add_argument(
+        "--backbone", default=None, help="convnet, a torchvision ResNet name (resnet18, resnet50), or timm/<name>"
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="images per optimizer update; lr = base_lr × batch / 256"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and augmentation")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field by dotted key, e.g. --set method.tau_base=0.99 "
+        "--set train.accumulate=4 --set aug.view2.solarize_p=0 (repeatable; see --print-config)",
+    )
+    p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
+
+
 def add_grid_selection(p: argparse.ArgumentParser) -> None:
     """The options that pick an ablation grid; status and report take the ones run took."""
     p.add_argument("--method", default=None, help="comma-separated methods (default: the ablation's)")

@@ -8,7 +8,15 @@ import json
 import sys
 from pathlib import Path
 
-from ssl_bench.cli.common import EXIT_FAILED, BadInput, check_writable, configs_from, grid_from, validate_device
+from ssl_bench.cli.common import (
+    EXIT_FAILED,
+    BadInput,
+    add_config_options,
+    check_writable,
+    configs_from,
+    grid_from,
+    validate_device,
+)
 
 
 def register(sub) -> None:
@@ -20,39 +28,13 @@ def register(sub) -> None:
         "Writes one JSON record per run under --out/<run id>/record.json. Re-running the same "
         "command resumes from the last checkpoint, or does nothing if the run is done.",
     )
-    r.add_argument(
-        "--method",
-        default=None,
-        help="method name, or a comma-separated list (see: ssl-bench list methods); default byol for one run, "
-        "the paper's methods for an ablation",
-    )
-    r.add_argument(
-        "--preset",
-        default=None,
-        help="scale preset: cpu (default for fashion-mnist), cifar10 (default for cifar10/100), "
-        "paper, smoke, published (see: ssl-bench list presets)",
-    )
-    r.add_argument("--dataset", default=None, help="dataset name (see: ssl-bench list datasets); default fashion-mnist")
-    r.add_argument("--data-dir", default=None, help="where dataset files are (required except for fashion-mnist)")
-    r.add_argument(
-        "--backbone", default=None, help="convnet, a torchvision ResNet name (resnet18, resnet50), or timm/<name>"
+    add_config_options(
+        r,
+        method_help="method name, or a comma-separated list (see: ssl-bench list methods); default byol for one "
+        "run, the paper's methods for an ablation",
     )
     r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the preset's)")
-    r.add_argument(
-        "--batch-size", type=int, default=None, help="images per optimizer update; lr = base_lr × batch / 256"
-    )
-    r.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and augmentation")
-    r.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override any config field by dotted key, e.g. --set method.tau_base=0.99 "
-        "--set train.accumulate=4 --set aug.view2.solarize_p=0 (repeatable; see --print-config)",
-    )
     r.add_argument("--out", default="runs", help="directory for run records and checkpoints (default: runs)")
-    r.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
     r.add_argument(
         "--resume",
         default=None,

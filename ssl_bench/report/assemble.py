@@ -1,0 +1,187 @@
+"""One ablation's report: its frames, table, verdicts and figure, and writing them to
+<out>/<ablation>/<ablation>.{md,csv,tex,png,svg}."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ssl_bench.ablation import Ablation
+from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
+from ssl_bench.report.plots import plot_bars, plot_drop_curve
+from ssl_bench.report.tables import cost_line, scale_line, table, to_latex, to_markdown
+from ssl_bench.verdicts import RULES, Verdict
+
+CLASSES = {"fashion-mnist": 10, "cifar10": 10, "cifar100": 100, "stl10": 10}
+
+
+@dataclass
+class Report:
+    ablation: Ablation
+    records: pd.DataFrame  # one row per grid point
+    summary: pd.DataFrame  # one row per (method, row)
+    table: pd.DataFrame  # paper-shaped, formatted
+    verdicts: list[Verdict]
+    scale: str
+    cost: str
+    methods: list[str]
+    paper: pd.DataFrame  # the paper's numbers, on our rows (paired by reduction where the ablation says so)
+    baseline: str | None  # the row every drop is measured against
+
+    def markdown(self, image: str | None = None) -> str:
+        a = self.ablation
+        lines = [
+            f"## {a.name}: {a.title}",
+            "",
+            f"Ours: {self.scale}. Linear top-1 (%) on the test split, mean ± std over seeds (n); Δ is the drop "
+            f"against each method's first row, per seed; kNN is weighted kNN top-1; z std is the per-dimension std of "
+            f"ℓ2-normalised projections (≈ 1/√d when spread out, → 0 when collapsed). {self.cost}.",
+            "",
+            self.random_init_line(),
+            "",
+            f"Paper: {a.source}; ImageNet, ResNet-50, 300 epochs, linear top-1 (%) (± is half the spread over 3 "
+            "seeds, where printed).",
+            "",
+            to_markdown(self.table),
+            "",
+            "Claims of the paper, checked on these runs:",
+            "",
+            *[line for v in self.verdicts for line in (v.line(), *([f"  - the paper: {v.quote}"] if v.quote else []))],
+            "",
+            RULES,
+        ]
+        if image:
+            lines += ["", f"![{a.name}]({image})"]
+        return "\n".join(lines) + "\n"
+
+    def random_init_line(self) -> str:
+        """What training added: the same architectures, randomly initialised, scored alike."""
+        done = self.records[self.records.status == "done"]
+        if done.empty:
+            return "Random-init encoder: no finished runs."
+        lin, knn = done.random_linear_top1, done.random_knn_top1
+        return (
+            f"Random-init encoder of the same architecture (every run scores one): linear top-1 "
+            f"{lin.min():.1f}–{lin.max():.1f}, kNN {knn.min():.1f}–{knn.max():.1f}."
+        )
+
+    def csv_frame(self) -> pd.DataFrame:
+        """Numbers, not strings: our summary joined with the paper's values."""
+        return self.summary.merge(self.paper, on=["method", "row"], how="outer")
+
+    def figure(self):
+        a = self.ablation
+        paper = self.paper
+        rows = row_order(a, list(dict.fromkeys(self.summary.row)), paper)
+        ours_rows = [r for r in rows if (self.summary.row == r).any()]
+        title = "\n".join(textwrap.wrap(a.title, 80)) + f"\n(ours: {self.scale})"
+        scale_short = (
+            ", ".join(
+                sorted(
+                    {str(x) for x in self.records.dataset.dropna()}
+                    | {f"{x} ep" for x in self.records.epochs.dropna().astype(int)}
+                )
+            )
+            or "no runs"
+        )
+        if a.plot == "curve":
+            x_label = a.x_label
+            if a.pair_by_reduction and len(paper) and self.baseline is not None:
+                theirs = paper.paper_row.iloc[0]
+                x_label += f" (ours); the paper's at the same reduction, its {theirs} at our {self.baseline}"
+            return plot_drop_curve(self.summary, paper, self.methods, x_label, scale_short, title)
+        if a.plot == "bars_drop":
+            return plot_bars(
+                self.summary,
+                paper,
+                self.methods,
+                ours_rows,
+                "drop",
+                "decrease in linear top-1 vs baseline (percentage points)",
+                scale_short,
+                title,
+            )
+        return plot_bars(
+            self.summary,
+            paper,
+            self.methods,
+            ours_rows,
+            "top1",
+            "linear top-1 (%)",
+            scale_short,
+            title,
+            chance=self.chance,
+        )
+
+    @property
+    def chance(self) -> float | None:
+        n = self.records.num_classes.dropna()
+        if len(n):
+            return 100.0 / float(n.iloc[0])
+        ds = self.records.dataset.dropna()
+        return 100.0 / CLASSES[ds.iloc[0]] if len(ds) and ds.iloc[0] in CLASSES else None
+
+
+def build_report(ablation: Ablation, entries: Sequence[Entry], baseline: str | None = None) -> Report:
+    """The report of one ablation grid. `baseline` is the grid's first row at its preset
+    (what `--row` may have left out); by default, the first row of the entries."""
+    df = collect(entries)
+    methods = list(dict.fromkeys(df.method))
+    rows = list(dict.fromkeys(df.row))
+    baseline = baseline if baseline is not None else (rows[0] if rows else None)
+    summary = summarize(df, rows, baseline)
+    paper = paper_frame(ablation, baseline)
+    rep = Report(
+        ablation,
+        df,
+        summary,
+        table(ablation, summary, methods, paper),
+        [],
+        scale_line(df),
+        cost_line(df),
+        methods,
+        paper,
+        baseline,
+    )
+    if ablation.claims is not None:
+        rep.verdicts = ablation.claims(summary, rep.chance)
+    return rep
+
+
+def write_report(rep: Report, out_dir, formats: Sequence[str]) -> list:
+    """Write <out>/<ablation>/<ablation>.{md,csv,tex,png,svg}; each file atomically."""
+    from pathlib import Path
+
+    from ssl_bench.records import atomic_write
+
+    d = Path(out_dir) / rep.ablation.name
+    written = []
+    name = rep.ablation.name
+    if "png" in formats or "svg" in formats:
+        fig = rep.figure()
+        for ext in ("png", "svg"):
+            if ext in formats:
+                path = d / f"{name}.{ext}"
+                atomic_write(path, lambda f, e=ext: fig.savefig(f, format=e, dpi=150), mode="wb")
+                written.append(path)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    image = f"{name}.png" if "png" in formats else None
+    if "md" in formats:
+        path = d / f"{name}.md"
+        atomic_write(path, lambda f: f.write(rep.markdown(image)))
+        written.append(path)
+    if "csv" in formats:
+        path = d / f"{name}.csv"
+        atomic_write(path, lambda f: rep.csv_frame().to_csv(f, index=False))
+        written.append(path)
+    if "tex" in formats:
+        path = d / f"{name}.tex"
+        caption = f"{rep.ablation.title}. Ours: {rep.scale}. Paper: {rep.ablation.source}."
+        atomic_write(path, lambda f: f.write(to_latex(rep.table, caption) + "\n"))
+        written.append(path)
+    return written

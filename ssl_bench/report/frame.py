@@ -1,0 +1,157 @@
+"""Records to numbers: one row per grid point, the summary over seeds per (method, row)
+with drops against the grid's baseline, and the paper's numbers on our rows.
+
+A missing or failed point stays missing or failed and never becomes a number. Values
+are stored as numbers and formatted only when rendered (`report.tables`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ssl_bench.ablation import Ablation
+from ssl_bench.verdicts import METRIC
+
+PCT = 100.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One grid point: its labels (ablation, row, method, seed) and its record, if any."""
+
+    labels: dict
+    record: dict | None
+
+
+def collect(entries: Sequence[Entry]) -> pd.DataFrame:
+    """One row per grid point, with status and the numbers the report uses (in %)."""
+    rows = []
+    for e in entries:
+        rec = e.record or {}
+        status = rec.get("status", "missing")
+        m = rec.get("metrics", {}) if status == "done" else {}
+        r = rec.get("random_init", {}) if status == "done" else {}
+        cost = rec.get("cost", {}) if status == "done" else {}
+        cfg = rec.get("config", {})
+        rows.append(
+            {
+                "row": e.labels["row"],
+                "method": e.labels["method"],
+                "seed": e.labels["seed"],
+                "status": status,
+                "error": rec.get("error") if status in ("failed", "corrupt") else None,
+                "linear_top1": _pct(m.get("linear_top1")),
+                "linear_top5": _pct(m.get("linear_top5")),
+                "knn_top1": _pct(m.get("knn_top1")),
+                "z_std": m.get("z_std"),
+                "z_std_ideal": m.get("z_std_ideal"),
+                "random_linear_top1": _pct(r.get("linear_top1")),
+                "random_knn_top1": _pct(r.get("knn_top1")),
+                "train_wall_s": cost.get("train_wall_s"),
+                "eval_wall_s": cost.get("eval_wall_s"),
+                "images_per_s": cost.get("images_per_s"),
+                "device": cost.get("device"),
+                "device_name": cost.get("device_name"),
+                "dataset": cfg.get("data", {}).get("dataset"),
+                "backbone": cfg.get("backbone"),
+                "epochs": cfg.get("train", {}).get("epochs"),
+                "preset": cfg.get("preset"),
+                "batch_size": cfg.get("train", {}).get("batch_size"),
+                "num_classes": rec.get("data", {}).get("num_classes"),
+                **_low_label(m, r),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _low_label(m: dict, r: dict) -> dict:
+    """low_<fraction> and random_low_<fraction>: linear top-1 (%) with that fraction of the labels."""
+    out = {}
+    for key, v in (m.get("low_label") or {}).items():
+        out[f"low_{key}"] = _pct(v.get("top1"))
+        out[f"random_low_{key}"] = _pct(((r.get("low_label") or {}).get(key) or {}).get("top1"))
+    return out
+
+
+def _pct(v: float | None) -> float:
+    return float("nan") if v is None else PCT * v
+
+
+def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None = None) -> pd.DataFrame:
+    """Mean, std and n over seeds per (method, row); the drop against the ablation's
+    baseline row is computed per seed (same seed's baseline), then averaged. Without a
+    finished baseline there is no drop: never a silent re-baselining on another row."""
+    done = df[df.status == "done"].copy()
+    baseline = baseline if baseline is not None else (row_order[0] if len(row_order) else None)
+    base_vals = {
+        (m, s): v for m, s, r, v in done[["method", "seed", "row", METRIC]].itertuples(index=False) if r == baseline
+    }
+    done["drop"] = [
+        v - base_vals.get((m, s), float("nan")) for m, s, v in done[["method", "seed", METRIC]].itertuples(index=False)
+    ]
+    out = []
+    for (method, row), g in df.groupby(["method", "row"], sort=False):
+        d = done[(done.method == method) & (done.row == row)]
+        item = {
+            "method": method,
+            "row": row,
+            "n": len(d),
+            "failed": int((g.status == "failed").sum()),
+            "missing": int((g.status == "missing").sum()),
+            "running": int(g.status.isin(["running"]).sum()),
+            "corrupt": int((g.status == "corrupt").sum()),
+            "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
+        }
+        low = [c for c in df.columns if c.startswith(("low_", "random_low_"))]
+        for col in (METRIC, "knn_top1", "drop", "z_std", "random_linear_top1", "random_knn_top1", *low):
+            vals = d[col].dropna().to_numpy()
+            item[col] = float(vals.mean()) if len(vals) else float("nan")
+            item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
+        item["z_std_ideal"] = float(d.z_std_ideal.mean()) if len(d) else float("nan")
+        out.append(item)
+    s = pd.DataFrame(out)
+    order = {r: k for k, r in enumerate(row_order)}
+    return s.sort_values(by=["method", "row"], key=lambda c: c.map(order) if c.name == "row" else c, ignore_index=True)
+
+
+def paper_frame(ablation: Ablation, baseline: str | None = None) -> pd.DataFrame:
+    """The paper's numbers, one row per (row, method). For an ablation paired by reduction
+    (batch size), each paper row is placed on our row of the same reduction base/b, and
+    `paper_row` keeps the paper's own label."""
+    rows = [
+        {"row": p.row, "paper_row": p.row, "method": p.method, "paper_top1": p.top1, "paper_spread": p.spread}
+        for p in ablation.paper
+    ]
+    df = pd.DataFrame(rows, columns=["row", "paper_row", "method", "paper_top1", "paper_spread"])
+    if ablation.pair_by_reduction and baseline is not None and len(df) and _is_number(baseline):
+        paper_base = float(df.paper_row.iloc[0])
+        df["row"] = [_number_label(float(baseline) * float(r) / paper_base) for r in df.paper_row]
+    base = {m: g.paper_top1.iloc[0] for m, g in df.groupby("method", sort=False)}
+    df["paper_drop"] = [t - base[m] for m, t in df[["method", "paper_top1"]].itertuples(index=False)]
+    return df
+
+
+def _number_label(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def row_order(ablation: Ablation, ours: Sequence[str], paper: pd.DataFrame | None = None) -> list[str]:
+    """The paper's rows in its order, with rows that only we ran inserted where they fit
+    (for batch sizes: by value)."""
+    paper = paper_frame(ablation) if paper is None else paper
+    paper_rows = list(dict.fromkeys(paper.row))
+    extra = [r for r in ours if r not in paper_rows]
+    if all(_is_number(r) for r in paper_rows + extra):
+        return sorted(set(paper_rows + extra), key=lambda r: -float(r))
+    return [r for r in ours] + [r for r in paper_rows if r not in ours]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

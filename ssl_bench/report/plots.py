@@ -1,0 +1,133 @@
+"""Plots of an ablation beside the paper's: Fig. 3a's drop curve on a log2 axis, and
+horizontal bars for the others; readable in greyscale."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ssl_bench.verdicts import METRIC
+
+
+def _style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+MARKERS = {"byol": "o", "simclr": "s", "simsiam": "^"}
+GREYS = {"byol": "0.05", "simclr": "0.45", "simsiam": "0.65"}
+
+
+def plot_drop_curve(
+    summary: pd.DataFrame, paper: pd.DataFrame, methods: Sequence[str], x_label: str, scale: str, title: str
+):
+    """Fig. 3a's form: decrease in top-1 against batch size on a log2 axis; the paper's
+    curves dashed, ours solid, one marker per method (readable in greyscale)."""
+    plt = _style()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for method in methods:
+        p = paper[paper.method == method]
+        if len(p):
+            ax.plot(
+                p.row.astype(float),
+                p.paper_drop,
+                ls="--",
+                marker=MARKERS.get(method, "D"),
+                mfc="white",
+                color=GREYS.get(method, "0.3"),
+                label=f"{method}, paper (ImageNet, 300 ep)",
+            )
+        s = summary[(summary.method == method) & (summary.n > 0)]
+        if len(s):
+            ax.errorbar(
+                s.row.astype(float),
+                s["drop"],
+                yerr=s["drop_std"].fillna(0),
+                ls="-",
+                marker=MARKERS.get(method, "D"),
+                color=GREYS.get(method, "0.3"),
+                capsize=3,
+                label=f"{method}, ours ({scale})",
+            )
+    ax.set_xscale("log", base=2)
+    xs = sorted({float(r) for r in paper[paper.method.isin(methods)].row} | {float(r) for r in summary.row})
+    ax.set_xticks(xs)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{int(v)}"))
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.axhline(0, color="0.8", lw=0.8, zorder=0)
+    ax.set_xlabel(f"{x_label}; log2 scale", fontsize=8)
+    ax.set_ylabel("decrease in linear top-1 vs baseline (points)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(
+    summary: pd.DataFrame,
+    paper: pd.DataFrame,
+    methods: Sequence[str],
+    rows: Sequence[str],
+    value: str,
+    xlabel: str,
+    scale: str,
+    title: str,
+    chance: float | None = None,
+):
+    """Horizontal bars, one panel for the paper and one for ours, methods side by side
+    (hatched vs solid, so greyscale prints stay readable)."""
+    plt = _style()
+    height = max(3.0, 0.32 * len(rows) * max(1, len(methods)) + 1.2)
+    fig, axes = plt.subplots(1, 2, figsize=(12, height), sharey=True)
+    y = np.arange(len(rows))
+    width = 0.8 / max(1, len(methods))
+    ours_col = {"drop": "drop", "top1": METRIC}[value]
+    hatches = ["", "//", ".."]
+    for k, method in enumerate(methods):
+        pm = paper[paper.method == method].set_index("row")
+        pv = [pm[f"paper_{value}"].get(r, np.nan) if len(pm) else np.nan for r in rows]
+        sm = summary[summary.method == method].set_index("row")
+        ov = [sm[ours_col].get(r, np.nan) if len(sm) else np.nan for r in rows]
+        oe = [sm[f"{ours_col}_std"].get(r, np.nan) if len(sm) else np.nan for r in rows]
+        off = (k - (len(methods) - 1) / 2) * width
+        for ax, vals, err in ((axes[0], pv, None), (axes[1], ov, oe)):
+            ax.barh(
+                y + off,
+                vals,
+                height=width,
+                color=GREYS.get(method, "0.3"),
+                edgecolor="black",
+                hatch=hatches[k % 3],
+                label=method,
+                xerr=None if err is None else np.nan_to_num(err),
+            )
+            for yy, v in zip(y + off, vals, strict=True):
+                if np.isnan(v):
+                    ax.text(0, yy, " not run", va="center", fontsize=6, color="0.4")
+                else:  # the values, since bars of 85.5 and 85.9 look alike
+                    ax.text(v, yy, f" {v:.1f} ", va="center", ha="left" if v >= 0 else "right", fontsize=6)
+    axes[0].set_title("paper (ImageNet, ResNet-50, 300 epochs)", fontsize=9)
+    axes[1].set_title(f"ours ({scale})", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.legend(fontsize=7)
+    if chance is not None:
+        axes[1].axvline(chance, color="0.5", ls=":", lw=1)
+        axes[1].text(chance, len(rows) - 0.5, " chance", fontsize=7, color="0.4")
+    if value == "top1" and summary["random_linear_top1"].notna().any():
+        rand = float(summary["random_linear_top1"].mean())
+        axes[1].axvline(rand, color="0.3", ls="--", lw=1)
+        axes[1].text(rand, -0.6, f"random init {rand:.1f}", fontsize=7, color="0.3", ha="right")
+    axes[0].set_yticks(y)
+    axes[0].set_yticklabels(rows, fontsize=7)
+    axes[0].invert_yaxis()
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

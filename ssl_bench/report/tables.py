@@ -1,0 +1,151 @@
+"""The paper-shaped table of an ablation and its Markdown and LaTeX renderings, with the
+lines that state its scale and its cost."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ssl_bench.ablation import Ablation
+from ssl_bench.report.frame import METRIC, row_order
+
+
+def _cell(mean: float, std: float, n: int, digits: int = 1) -> str:
+    if n == 0 or math.isnan(mean):
+        return ""
+    if n > 1 and not math.isnan(std):
+        return f"{mean:.{digits}f} ± {std:.{digits}f} ({n})"
+    return f"{mean:.{digits}f} ({n})"
+
+
+def _status_cell(item: pd.Series | None) -> str | None:
+    if item is None:
+        return "not run"
+    if item["n"] == 0:
+        if item["failed"]:
+            return "failed"
+        if item["corrupt"]:
+            return "corrupt record"
+        if item["running"]:
+            return "running"
+        return "missing"
+    return None
+
+
+def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], paper: pd.DataFrame) -> pd.DataFrame:
+    """The paper-shaped table: one row per paper row, per method our top-1 (mean ± std (n)),
+    our drop against the baseline row, kNN, embedding std, and the paper's top-1 and drop.
+    Paired by reduction, each line also names the reduction and the paper's own row."""
+    order = row_order(ablation, list(dict.fromkeys(summary.row)), paper)
+    out = []
+    base = order[0] if order else None
+    for row in order:
+        line = {ablation.x_label or "row": row}
+        if ablation.pair_by_reduction:
+            line["reduction"] = f"{float(base) / float(row):g}×" if base else ""
+            theirs = paper[paper.row == row].paper_row
+            line["paper's batch"] = theirs.iloc[0] if len(theirs) else "–"
+        for method in methods:
+            ours = summary[(summary.method == method) & (summary.row == row)]
+            item = ours.iloc[0] if len(ours) else None
+            status = _status_cell(item)
+            pm = paper[(paper.method == method) & (paper.row == row)]
+            prefix = f"{method} " if len(methods) > 1 else ""
+            if status is not None:
+                line[f"{prefix}top-1"] = status
+                line[f"{prefix}Δ"] = ""
+                line[f"{prefix}kNN"] = ""
+                line[f"{prefix}z std"] = ""
+            else:
+                others = [(item[k], k) for k in ("failed", "corrupt", "missing") if item[k]]
+                extra = f" (+{', '.join(f'{n} {k}' for n, k in others)})" if others else ""
+                line[f"{prefix}top-1"] = _cell(item[METRIC], item[f"{METRIC}_std"], item["n"]) + extra
+                line[f"{prefix}Δ"] = _signed(item["drop"], item["drop_std"], item["n"])
+                line[f"{prefix}kNN"] = _cell(item["knn_top1"], item["knn_top1_std"], item["n"])
+                line[f"{prefix}z std"] = f"{item['z_std']:.3f}"
+            if len(pm):
+                p = pm.iloc[0]
+                spread = "" if pd.isna(p.paper_spread) else f" ± {p.paper_spread:.1f}"
+                line[f"{prefix}paper"] = f"{p.paper_top1:.1f}{spread}"
+                line[f"{prefix}paper Δ"] = f"{p.paper_drop:+.1f}"
+            else:
+                line[f"{prefix}paper"] = "–"
+                line[f"{prefix}paper Δ"] = "–"
+        out.append(line)
+    return pd.DataFrame(out)
+
+
+def _signed(mean: float, std: float, n: int) -> str:
+    if n == 0 or math.isnan(mean):
+        return ""
+    if n > 1 and not math.isnan(std):
+        return f"{mean:+.1f} ± {std:.1f}"
+    return f"{mean:+.1f}"
+
+
+def scale_line(df: pd.DataFrame) -> str:
+    done = df[df.status == "done"]
+    if done.empty:
+        return "no finished runs yet"
+    parts = []
+    for col, name in (("preset", "preset"), ("dataset", "dataset"), ("backbone", "backbone"), ("epochs", "epochs")):
+        vals = sorted({str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in done[col].dropna()})
+        parts.append(f"{name} {', '.join(vals)}")
+    return "; ".join(parts)
+
+
+def cost_line(df: pd.DataFrame) -> str:
+    done = df[df.status == "done"]
+    if done.empty:
+        return "cost: nothing finished"
+    hours = (done.train_wall_s.fillna(0) + done.eval_wall_s.fillna(0)).sum() / 3600
+    kind = "GPU" if (done.device.fillna("").str.startswith("cuda")).any() else "CPU"
+    devices = ", ".join(sorted({str(d) for d in done.device_name.dropna()}))
+    return (
+        f"cost: {hours:.2f} {kind}-hours for {len(done)} runs on {devices}; "
+        f"median {done.images_per_s.median():.0f} images/s in training"
+    )
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, r in frame.iterrows():
+        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def to_latex(frame: pd.DataFrame, caption: str) -> str:
+    def esc(text: object) -> str:
+        s = str(text)
+        for a, b in (
+            ("\\", r"\textbackslash{}"),
+            ("&", r"\&"),
+            ("%", r"\%"),
+            ("_", r"\_"),
+            ("#", r"\#"),
+            ("±", r"$\pm$"),
+            ("Δ", r"$\Delta$"),
+            ("τ", r"$\tau$"),
+            ("β", r"$\beta$"),
+            ("–", "--"),
+        ):
+            s = s.replace(a, b)
+        return s
+
+    cols = list(frame.columns)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        r"\begin{tabular}{l" + "r" * (len(cols) - 1) + "}",
+        r"\toprule",
+        " & ".join(esc(c) for c in cols) + r" \\",
+        r"\midrule",
+    ]
+    for _, r in frame.iterrows():
+        lines.append(" & ".join(esc(r[c]) for c in cols) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{esc(caption)}}}", r"\end{table}"]
+    return "\n".join(lines)
