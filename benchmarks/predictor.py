@@ -7,6 +7,7 @@ off, target = EMA / stop-gradient of online / online, β ∈ {0, 1} at α = 0.1,
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
+from ssl_bench.spec import EMA
 from ssl_bench.verdicts import METRIC, NEAR, Verdict, collapsed, compare, stat
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Tables 5b, 18 and 19"
@@ -45,16 +46,6 @@ def _sweep_label(beta: float, alpha: float) -> str:
     return f"predictor, EMA target, beta={beta:g}, alpha={alpha:g}"
 
 
-def _point(predictor: bool, target: str, beta: float, alpha: float = 0.1) -> dict:
-    return {
-        "method.predictor": None if not predictor else {"hidden": [4096], "out": 256},
-        "method.target": target,
-        "method.tau_base": 0.99 if target == "ema" else None,
-        "method.beta": beta,
-        "method.temperature": alpha,
-    }
-
-
 def _rows(preset: str) -> list[Row]:
     rows = []
     for predictor, target, beta in GRID:
@@ -70,12 +61,13 @@ def _rows(preset: str) -> list[Row]:
 def _scaled(base, predictor: bool, target: str, beta: float, alpha: float = 0.1) -> dict:
     """The row's point, with the preset's own head widths and τ (the cpu preset narrows
     the 4096-wide heads)."""
-    o = _point(predictor, target, beta, alpha)
-    if predictor:
-        o["method.predictor"] = base.method.predictor or base.method.projector
-    if target == "ema":
-        o["method.tau_base"] = base.method.tau_base if base.method.tau_base is not None else 0.99
-    return o
+    return {
+        "method.predictor": (base.method.predictor or base.method.projector) if predictor else None,
+        "method.target": target,
+        "method.ema": (base.method.ema or EMA(0.99)) if target == "ema" else None,
+        "method.loss.beta": beta,
+        "method.loss.temperature": alpha,
+    }
 
 
 PAPER = tuple(

@@ -1,7 +1,7 @@
 """BYOL (Grill et al., NeurIPS 2020), the paper's published defaults (§3.3, App. B–C)."""
 
 from ssl_bench.registry import register_method
-from ssl_bench.spec import MLP, MethodSpec, Optim
+from ssl_bench.spec import EMA, MLP, InfoNCE, MethodSpec, Optim
 
 
 @register_method
@@ -12,9 +12,8 @@ def byol() -> MethodSpec:
         projector=MLP(hidden=(4096,), out=256),
         predictor=MLP(hidden=(4096,), out=256),
         target="ema",
-        tau_base=0.996,
-        beta=0.0,
-        temperature=0.1,  # unused at β = 0; the α of the paper's Table 5b rows
+        ema=EMA(tau_base=0.996),  # §3.3
+        loss=InfoNCE(beta=0.0, temperature=0.1),  # α is unused at β = 0; Table 5b's rows take it
         optim=Optim(name="lars", base_lr=0.2, weight_decay=1.5e-6, momentum=0.9, warmup_epochs=10),
         augmentation="byol",
     )

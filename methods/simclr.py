@@ -7,7 +7,7 @@ the ×2α point of Table 5b is the predictor ablation's "no predictor, online, b
 """
 
 from ssl_bench.registry import register_method
-from ssl_bench.spec import MLP, MethodSpec, Optim
+from ssl_bench.spec import MLP, InfoNCE, MethodSpec, Optim
 
 
 @register_method
@@ -16,10 +16,8 @@ def simclr() -> MethodSpec:
         projector=MLP(hidden=(2048,), out=128),  # SimCLR §B.1: 2-layer MLP, 128-d output
         predictor=None,
         target="online",
-        tau_base=None,
-        beta=1.0,
-        temperature=0.1,  # SimCLR's best at batch 4096 with LARS (Table 5 of SimCLR)
+        # τ = 0.1: SimCLR's best at batch 4096 with LARS (Table 5 of SimCLR).
+        loss=InfoNCE(beta=1.0, temperature=0.1, scale="infonce"),
         optim=Optim(name="lars", base_lr=0.3, weight_decay=1e-6, momentum=0.9, warmup_epochs=10),
         augmentation="simclr",
-        loss_scale="infonce",
     )

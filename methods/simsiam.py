@@ -1,7 +1,7 @@
 """SimSiam (Chen & He, CVPR 2021): predictor, stop-gradient target, no negatives (β = 0)."""
 
 from ssl_bench.registry import register_method
-from ssl_bench.spec import MLP, MethodSpec, Optim
+from ssl_bench.spec import MLP, InfoNCE, MethodSpec, Optim
 
 
 @register_method
@@ -12,9 +12,7 @@ def simsiam() -> MethodSpec:
         projector=MLP(hidden=(2048, 2048), out=2048, bn_out=True),
         predictor=MLP(hidden=(512,), out=2048),
         target="stopgrad",
-        tau_base=None,
-        beta=0.0,
-        temperature=0.1,  # unused at β = 0
+        loss=InfoNCE(beta=0.0),
         # SimSiam trains with SGD lr 0.05 × batch/256, wd 1e-4 on the loss −½(cos + cos).
         # The shared loss at β = 0 is −2(cos + cos), 4× larger, so lr ÷ 4 and wd × 4 give
         # exactly the same SGD updates as SimSiam's own code.

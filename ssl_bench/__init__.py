@@ -1,7 +1,8 @@
-"""ssl-bench: BYOL, SimCLR and SimSiam as points of one β-weighted InfoNCE method space.
+"""ssl-bench: BYOL, SimCLR, SimSiam and MoCo v2 as points of one β-weighted InfoNCE method
+space, with Barlow Twins and VICReg beside them through the same loop.
 
 from ssl_bench import build_config, run, RunEnv
-cfg = build_config("byol", preset="cpu", overrides={"method.tau_base": 0.99})
+cfg = build_config("byol", preset="cpu", overrides={"method.ema.tau_base": 0.99})
 record = run(cfg, RunEnv(out_dir="runs"))
 """
 
@@ -16,16 +17,22 @@ _EXPORTS = {
     "RunConfig": "ssl_bench.config",
     "apply_overrides": "ssl_bench.config",
     "build_config": "ssl_bench.config",
-    "register_preset": "ssl_bench.config",
+    "register_preset": "ssl_bench.presets",
     "run_id": "ssl_bench.config",
     "list_datasets": "ssl_bench.data",
     "load_dataset": "ssl_bench.data",
     "register_dataset": "ssl_bench.data",
     "beta_info_nce": "ssl_bench.loss",
+    "barlow_twins": "ssl_bench.loss",
+    "vicreg": "ssl_bench.loss",
     "get_method": "ssl_bench.registry",
     "list_methods": "ssl_bench.registry",
     "register_method": "ssl_bench.registry",
     "MLP": "ssl_bench.spec",
+    "EMA": "ssl_bench.spec",
+    "InfoNCE": "ssl_bench.spec",
+    "BarlowTwins": "ssl_bench.spec",
+    "VICReg": "ssl_bench.spec",
     "MethodSpec": "ssl_bench.spec",
     "Optim": "ssl_bench.spec",
     "RunEnv": "ssl_bench.train",
@@ -48,6 +55,12 @@ def __dir__() -> list[str]:
 __all__ = [
     "AUG_PRESETS",
     "AugSpec",
+    "BarlowTwins",
+    "EMA",
+    "InfoNCE",
+    "VICReg",
+    "barlow_twins",
+    "vicreg",
     "MLP",
     "MethodSpec",
     "Optim",

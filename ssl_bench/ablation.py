@@ -15,7 +15,7 @@ from typing import Any
 
 from ssl_bench.config import RunConfig, build_config, run_id
 from ssl_bench.registry import Registry
-from ssl_bench.spec import SpecError
+from ssl_bench.spec import InfoNCE, SpecError
 
 
 @dataclass(frozen=True)
@@ -172,9 +172,10 @@ def _refuse_temperature_sweep_without_negatives(name: str, points: Sequence[Poin
     runs that differ only in temperature would be the same run under different names."""
     groups: dict[str, set[float]] = {}
     for p in points:
-        if p.config.method.beta == 0:
-            key = run_id(dataclasses.replace(p.config, method=dataclasses.replace(p.config.method, temperature=0.0)))
-            groups.setdefault(key, set()).add(p.config.method.temperature)
+        loss = p.config.method.loss
+        if isinstance(loss, InfoNCE) and loss.beta == 0:
+            method = dataclasses.replace(p.config.method, loss=dataclasses.replace(loss, temperature=0.0))
+            groups.setdefault(run_id(dataclasses.replace(p.config, method=method)), set()).add(loss.temperature)
     for temps in groups.values():
         if len(temps) > 1:
             raise SpecError(

@@ -462,3 +462,10 @@ def augment(x: torch.Tensor, view: ViewAug, out_size: int, generator: torch.Gene
     """One augmented view of a batch: ``apply_params(x, sample_params(...))``."""
     params = sample_params(view, x.shape[0], (x.shape[-2], x.shape[-1]), out_size, generator, x.device)
     return apply_params(x, params, view, out_size)
+
+
+def normalize_images(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 or [0,1] float images → normalised float. mean/std shaped [1, C, 1, 1]."""
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255)
+    return (x - mean) / std

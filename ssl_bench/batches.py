@@ -1,6 +1,6 @@
 """The images of each update, from the device or streamed from disk.
 
-An epoch's order fixes every update's images (`step.micro_batches`). Images held on the
+An epoch's order fixes every update's images (`micro_batches`). Images held on the
 device are gathered by index there; `ImageFiles` are decoded by DataLoader workers into
 pinned memory, ahead of the step, in exactly that order, so both give the same batches.
 """
@@ -14,7 +14,6 @@ import torch
 from ssl_bench.config import RunConfig
 from ssl_bench.data import ImageFiles
 from ssl_bench.distributed import Dist
-from ssl_bench.step import micro_batches
 
 
 def on_device(images: torch.Tensor | ImageFiles, device: torch.device) -> torch.Tensor | ImageFiles:
@@ -71,3 +70,17 @@ def in_chunks(
     chunks = [list(range(start, min(start + batch_size, n))) for start in range(0, n, batch_size)]
     for x in loader(images, chunks, workers, device):
         yield x.to(device, non_blocking=True)
+
+
+def micro_batches(order: torch.Tensor, step_in_epoch: int, cfg: RunConfig, dist: Dist) -> list[torch.Tensor]:
+    """This process's image indices for each micro-batch of an update, taken from the
+    epoch's order: update k uses order[k·B : (k+1)·B], split into micro-batches, each
+    split across processes."""
+    t = cfg.train
+    micro = t.batch_size // t.accumulate
+    per_rank = micro // dist.world
+    out = []
+    for m in range(t.accumulate):
+        start = step_in_epoch * t.batch_size + m * micro + dist.rank * per_rank
+        out.append(order[start : start + per_rank])
+    return out

@@ -70,7 +70,7 @@ class LightlyModel(nn.Module):
             self.projection_head = heads.SimCLRProjectionHead(
                 feat_dim, proj_hidden, s.projector.out, num_layers=len(s.projector.hidden) + 1
             )
-            self.criterion = NTXentLoss(temperature=s.temperature)
+            self.criterion = NTXentLoss(temperature=s.loss.temperature)
         else:
             self.projection_head = heads.SimSiamProjectionHead(feat_dim, proj_hidden, s.projector.out)
             self.prediction_head = heads.SimSiamPredictionHead(s.projector.out, s.predictor.hidden[0], s.predictor.out)

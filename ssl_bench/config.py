@@ -1,8 +1,9 @@
 """A run is one frozen RunConfig: method spec, augmentation, backbone, data, schedule, eval.
 
-Everything that can change a result is in RunConfig and therefore in the run id;
-where things run (data dir, output dir, device) is not. Ablations and presets are
-the same mechanism: a base config plus dotted-key overrides ("method.tau_base": 0.99).
+Everything that can change a result is in RunConfig and therefore in the run id; where
+things run (data dir, output dir, device) is not, and neither are the names a run was
+reached by (method name, preset): one computation, one id. Ablations and presets are the
+same mechanism: a base config plus dotted-key overrides ("method.ema.tau_base": 0.99).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ssl_bench.registry import Registry, get_method, list_methods
-from ssl_bench.spec import MLP, MethodSpec, Optim, SpecError, validate_method
+from ssl_bench.overrides import coerce, parse_set_args, set_path
+from ssl_bench.presets import PRESETS, default_preset, register_preset
+from ssl_bench.records import SCHEMA_VERSION
+from ssl_bench.registry import get_method, list_methods
+from ssl_bench.spec import MethodSpec, SpecError, validate_method
 from ssl_bench.views import AUG_PRESETS, AugSpec, ViewAug, validate_view
 
 PROBES = ("sklearn", "torch", "paper")
@@ -27,6 +30,11 @@ COMPILE_MODES = ("off", "default", "max-autotune", "max-autotune-no-cudagraphs")
 ADDED_LATER = {"omit_from_id_at_default": True}
 # How a run is fed, not what it computes (the result is the same either way): never in the id.
 EXECUTION_ONLY = {"not_in_id": True}
+# Names a run was reached by, kept in its config for people: never in the id either.
+LABEL = {"not_in_id": True}
+# Schema 2 (loss and EMA sub-specs, names out of the id); records of schema 1 are upgraded
+# by ssl_bench.migrate.
+CONFIG_SCHEMA = SCHEMA_VERSION
 MIN_IMAGE_SIZE = 8  # below this a 0.08-area crop is under 3 pixels and blur padding breaks
 
 
@@ -85,7 +93,7 @@ class EvalConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    method_name: str
+    method_name: str = field(metadata=LABEL)
     method: MethodSpec
     aug: AugSpec
     backbone: str = "convnet"
@@ -93,7 +101,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
-    preset: str = ""
+    preset: str = field(default="", metadata=LABEL)
 
 
 def to_dict(cfg: Any) -> dict:
@@ -124,108 +132,20 @@ def run_id(cfg: RunConfig) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
-# ----------------------------------------------------------------------------- overrides
-
-
-def _parse_scalar(text: str, typ: Any, key: str) -> Any:
-    if typ is bool:
-        low = text.lower()
-        if low in ("true", "1", "yes", "on"):
-            return True
-        if low in ("false", "0", "no", "off"):
-            return False
-        raise SpecError(f"{key}={text!r}: expected true or false")
-    if typ in (int, float):
-        try:
-            return typ(text)
-        except ValueError:
-            raise SpecError(f"{key}={text!r}: expected {'an int' if typ is int else 'a number'}") from None
-    if typ is str:
-        return text
-    raise SpecError(f"{key}: cannot parse {text!r} as {typ}")
-
-
-def _coerce(value: Any, typ: Any, key: str) -> Any:
-    """Check (and, for CLI strings, parse) `value` against the field's annotation."""
-    origin = typing.get_origin(typ)
-    args = typing.get_args(typ)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        non_none = [a for a in args if a is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            if type(None) in args:
-                return None
-            raise SpecError(f"{key} cannot be none")
-        return _coerce(value, non_none[0], key)
-    if origin is tuple:
-        if isinstance(value, str):
-            text = value.strip()
-            value = json.loads(text) if text.startswith("[") else [v for v in text.split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            raise SpecError(f"{key}={value!r}: expected a list such as 1,2")
-        elem = args[0]
-        if len(args) == 2 and args[1] is not Ellipsis:
-            if len(value) != 2:
-                raise SpecError(f"{key}={value!r}: expected 2 values")
-        return tuple(_coerce(v, elem, key) for v in value)
-    if dataclasses.is_dataclass(typ):
-        if isinstance(value, typ):
-            return value
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise SpecError(f"{key}={value!r}: expected a JSON object of {typ.__name__} fields") from None
-        if not isinstance(value, Mapping):
-            raise SpecError(f"{key}={value!r}: expected a {typ.__name__}")
-        hints = typing.get_type_hints(typ)
-        unknown = set(value) - set(hints)
-        if unknown:
-            raise SpecError(f"{key}: unknown field(s) {sorted(unknown)}; valid: {', '.join(hints)}")
-        return typ(**{k: _coerce(v, hints[k], f"{key}.{k}") for k, v in value.items()})
-    if isinstance(value, str) and typ is not str:
-        return _parse_scalar(value, typ, key)
-    if typ is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if typ in (int, float, str, bool) and not (isinstance(value, typ) and not (typ is int and isinstance(value, bool))):
-        raise SpecError(f"{key}={value!r}: expected {typ.__name__}")
-    return value
-
-
-def _set(obj: Any, path: list[str], value: Any, full_key: str) -> Any:
-    hints = typing.get_type_hints(type(obj))
-    name = path[0]
-    if name not in hints:
-        prefix = full_key[: len(full_key) - len(".".join(path))]
-        raise SpecError(f"unknown config key {full_key!r}; valid keys under {prefix or 'the top'}: {', '.join(hints)}")
-    if len(path) == 1:
-        new = _coerce(value, hints[name], full_key)
-    else:
-        child = getattr(obj, name)
-        if child is None:
-            raise SpecError(
-                f"{full_key}: {'.'.join(full_key.split('.')[: -len(path) + 1])} is none; set it whole first"
-            )
-        new = _set(child, path[1:], value, full_key)
-    return dataclasses.replace(obj, **{name: new})
-
-
 def apply_overrides(cfg: RunConfig, overrides: Mapping[str, Any]) -> RunConfig:
     """Dotted keys into the config; an unknown key or a value of the wrong type raises.
     Overrides are applied in order, and the result is validated as a whole."""
     for key, value in overrides.items():
-        cfg = _set(cfg, key.split("."), value, key)
+        cfg = set_path(cfg, key.split("."), value, key)
     validate_run(cfg)
     return cfg
 
 
-def parse_set_args(items: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SpecError(f"--set {item!r}: expected key=value, e.g. method.tau_base=0.99")
-        out[key.strip()] = value.strip()
-    return out
+def config_from_dict(data: Mapping[str, Any]) -> RunConfig:
+    """The RunConfig of a record's or a file's config (schema 2), checked like overrides."""
+    cfg = coerce(data, RunConfig, "config")
+    validate_run(cfg)
+    return cfg
 
 
 def validate_run(cfg: RunConfig) -> None:
@@ -280,123 +200,6 @@ def validate_run(cfg: RunConfig) -> None:
             raise SpecError(f"{name}: {err}") from None
 
 
-# ----------------------------------------------------------------------------- presets
-# A preset is a function of the method spec returning overrides, so it can scale each
-# method's own widths rather than impose one architecture on all of them.
-
-PRESETS: Registry = Registry("preset", "ssl_bench.presets")
-register_preset = PRESETS.register
-
-
-def _cap_widths(spec: MethodSpec, cap: int, prefix: str = "method") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for part in ("projector", "predictor"):
-        mlp: MLP | None = getattr(spec, part)
-        if mlp is not None:
-            out[f"{prefix}.{part}"] = MLP(tuple(min(h, cap) for h in mlp.hidden), min(mlp.out, cap), mlp.bn_out)
-    return out
-
-
-@register_preset
-def cpu() -> Callable[[MethodSpec], dict]:
-    """The embedded default: Fashion-MNIST (a fixed balanced 10k/2k subset shipped in the
-    package), the small convnet, 28 px, minutes on 2 CPU cores. Settings follow
-    shared/notes/cpu-default-experiment.md: small batches and AdamW are what let BYOL beat
-    a random encoder within minutes there; LARS at batch 64 is not the paper's regime."""
-
-    def overrides(spec: MethodSpec) -> dict:
-        o = {
-            "data.dataset": "fashion-mnist",
-            "data.train_subset": 10000,
-            "data.test_subset": 2000,
-            "backbone": "convnet",
-            "train.epochs": 20,
-            "train.batch_size": 64,
-            "method.optim": Optim(name="adamw", base_lr=4e-3, weight_decay=1e-4, momentum=0.9, warmup_epochs=1),
-            "eval.knn_every": 5,
-            **_cap_widths(spec, 1024),
-        }
-        if spec.target == "ema":
-            o["method.tau_base"] = 0.99
-        return o
-
-    return overrides
-
-
-@register_preset
-def smoke() -> Callable[[MethodSpec], dict]:
-    """Seconds per run on a CPU: what the tests use. Shows that things run, not results."""
-
-    def overrides(spec: MethodSpec) -> dict:
-        return {
-            "data.dataset": "fashion-mnist",
-            "data.train_subset": 200,
-            "data.test_subset": 100,
-            "backbone": "convnet",
-            "train.epochs": 2,
-            "train.batch_size": 32,
-            "method.optim": Optim(name="adamw", base_lr=4e-3, weight_decay=1e-4, momentum=0.9, warmup_epochs=0),
-            "eval.knn_k": 20,
-            **_cap_widths(spec, 64),
-        }
-
-    return overrides
-
-
-@register_preset
-def cifar10() -> Callable[[MethodSpec], dict]:
-    """ResNet-18 with the CIFAR stem on CIFAR-10, one GPU per run (the peers' protocol:
-    lightly and solo-learn report kNN/linear top-1 at 200–1000 epochs, batch 256–512)."""
-
-    def overrides(spec: MethodSpec) -> dict:
-        return {
-            "data.dataset": "cifar10",
-            "backbone": "resnet18",
-            "train.epochs": 200,
-            "train.batch_size": 512,
-            "train.channels_last": True,  # with bf16 on CUDA: convolutions in the tensor-core layout
-            "eval.knn_every": 10,  # the kNN-against-minutes curve (time to accuracy)
-        }
-
-    return overrides
-
-
-@register_preset
-def paper() -> Callable[[MethodSpec], dict]:
-    """The BYOL paper's ablation protocol (§5, App. F): ImageNet (imagefolder), ResNet-50,
-    224 px, 300 epochs, batch 4096, LARS base LR 0.3, wd 1e-6, τ_base 0.99."""
-
-    def overrides(spec: MethodSpec) -> dict:
-        o = {
-            "data.dataset": "imagefolder",
-            "data.image_size": 224,
-            "backbone": "resnet50",
-            "train.epochs": 300,
-            "train.batch_size": 4096,
-            "method.optim": Optim(name="lars", base_lr=0.3, weight_decay=1e-6, momentum=0.9, warmup_epochs=10),
-            "eval.probe": "torch",  # scikit-learn would need ~21 GB and hours for 1.28 M × 2048
-        }
-        if spec.target == "ema":
-            o["method.tau_base"] = 0.99
-        return o
-
-    return overrides
-
-
-@register_preset
-def published() -> Callable[[MethodSpec], dict]:
-    """The method's own published defaults with no scale changes."""
-    return lambda spec: {}
-
-
-def default_preset(dataset: str | None) -> str:
-    if dataset in (None, "fashion-mnist"):
-        return "cpu"
-    if dataset in ("cifar10", "cifar100"):
-        return "cifar10"
-    return "published"
-
-
 def build_config(
     method: str,
     *,
@@ -442,6 +245,10 @@ __all__ = [
     "ViewAug",
     "build_config",
     "apply_overrides",
+    "config_from_dict",
+    "parse_set_args",
+    "default_preset",
+    "register_preset",
     "run_id",
     "list_methods",
 ]

@@ -9,12 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def normalize_images(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """uint8 or [0,1] float images → normalised float. mean/std shaped [1, C, 1, 1]."""
-    if x.dtype == torch.uint8:
-        x = x.float().div_(255)
-    return (x - mean) / std
+from ssl_bench.augment import normalize_images
+from ssl_bench.batches import in_chunks
 
 
 @torch.no_grad()
@@ -29,8 +25,6 @@ def embed(
 ) -> torch.Tensor:
     """Features of clean (un-augmented) images with BatchNorm in eval mode. `images` may
     be `ImageFiles`, decoded by `workers` DataLoader processes."""
-    from ssl_bench.batches import in_chunks  # it imports the step, which imports this module
-
     was_training = module.training
     module.eval()
     out = []

@@ -1,21 +1,26 @@
-"""The Siamese network every method trains: one data flow, switched by the spec's fields."""
+"""The Siamese network every method trains: one data flow, switched by the spec's fields.
+
+The network returns its branches; the objective on them is the training step's
+(`ssl_bench.objective`), so a loss outside β-InfoNCE needs no change here.
+"""
 
 from __future__ import annotations
 
 import copy
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from ssl_bench.loss import beta_info_nce
-from ssl_bench.spec import MLP, MethodSpec
+from ssl_bench.spec import MLP, InfoNCE, MethodSpec
 
 
 def build_mlp(spec: MLP, in_dim: int) -> nn.Sequential:
     layers: list[nn.Module] = []
     d = in_dim
     for h in spec.hidden:
-        layers += [nn.Linear(d, h, bias=False), nn.BatchNorm1d(h), nn.ReLU(inplace=True)]
+        layers += [nn.Linear(d, h, bias=not spec.bn), nn.BatchNorm1d(h) if spec.bn else nn.Identity()]
+        layers.append(nn.ReLU(inplace=True))
         d = h
     layers.append(nn.Linear(d, spec.out, bias=not spec.bn_out))
     if spec.bn_out:
@@ -23,11 +28,21 @@ def build_mlp(spec: MLP, in_dim: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class Branches(NamedTuple):
+    """What one forward gives the objective: φ of each view (the prediction, or the
+    projection without a predictor) and ψ of each view (the target's projection)."""
+
+    online: tuple[torch.Tensor, torch.Tensor]
+    target: tuple[torch.Tensor, torch.Tensor]
+
+
 class Siamese(nn.Module):
     """Online network (backbone → projector → predictor) and, for "ema", a target copy.
 
     The target is a separate module (not a parameter of the optimizer); `ema_pairs()`
-    lists (target, online) tensors for the EMA update after each optimizer step.
+    lists (target, online) tensors for the EMA update after each optimizer step. A loss
+    with a queue of negatives gets a `queue` buffer here, so it is saved, restored and
+    moved with the model's state.
     """
 
     def __init__(self, spec: MethodSpec, backbone: nn.Module, feat_dim: int) -> None:
@@ -42,6 +57,12 @@ class Siamese(nn.Module):
             self.target = copy.deepcopy(nn.Sequential(self.backbone, self.projector))
             for p in self.target.parameters():
                 p.requires_grad_(False)
+        queue = None
+        if isinstance(spec.loss, InfoNCE) and spec.loss.queue:
+            # Random unit vectors until real keys replace them, as MoCo's code starts.
+            queue = nn.functional.normalize(torch.randn(spec.loss.queue, spec.projector.out), dim=1)
+        self.register_buffer("queue", queue)  # None: no buffer in the state
+        self.register_buffer("queue_ptr", None if queue is None else torch.zeros((), dtype=torch.long))
 
     def online_parameters(self) -> list[nn.Parameter]:
         return [p for n, p in self.named_parameters() if not n.startswith("target.")]
@@ -49,33 +70,34 @@ class Siamese(nn.Module):
     def project(self, x: torch.Tensor) -> torch.Tensor:
         return self.projector(self.backbone(x))
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor, gather=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The loss; DistributedDataParallel calls this."""
-        return self.loss(x1, x2, gather)
-
-    def loss(self, x1: torch.Tensor, x2: torch.Tensor, gather=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss, detached online projection of view 1 for collapse monitoring).
-
-        `gather(t) -> (all ranks' t, this rank's first row)` widens the contrastive
-        term's negatives to the global batch when a run spans several processes."""
-        s = self.spec
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> Branches:
+        """The branches of two views; DistributedDataParallel calls this."""
         # Views go through the network separately, so BatchNorm statistics are per view
         # as in the official BYOL code.
         z1, z2 = self.project(x1), self.project(x2)
         p1, p2 = self.predictor(z1), self.predictor(z2)
-        if s.target == "ema":
+        if self.spec.target == "ema":
             assert self.target is not None
             with torch.no_grad():
                 t1, t2 = self.target(x1), self.target(x2)
-        elif s.target == "stopgrad":
+        elif self.spec.target == "stopgrad":
             t1, t2 = z1.detach(), z2.detach()
-        else:  # "online": SimCLR, gradient through both branches
+        else:  # "online": SimCLR, Barlow Twins, VICReg: gradient through both branches
             t1, t2 = z1, z2
-        offset = 0
-        if gather is not None and s.beta > 0:
-            (t1, offset), (t2, _) = gather(t1), gather(t2)
-        loss = beta_info_nce(p1, p2, t1, t2, beta=s.beta, temperature=s.temperature, offset=offset)
-        return (loss if s.loss_factor == 1.0 else loss * s.loss_factor), z1.detach()
+        return Branches((p1, p2), (t1, t2))
+
+    @torch.no_grad()
+    def enqueue(self, keys: torch.Tensor) -> None:
+        """Put `keys` (all ranks' target projections of one update) in the queue in place
+        of the oldest, after the loss has used the queue as it was."""
+        assert self.queue is not None
+        k, n = self.queue.shape[0], keys.shape[0]
+        if n >= k:
+            self.queue.copy_(keys[-k:].to(self.queue.dtype))
+            return
+        rows = (self.queue_ptr + torch.arange(n, device=keys.device)) % k
+        self.queue[rows] = keys.to(self.queue.dtype)
+        self.queue_ptr.copy_((self.queue_ptr + n) % k)
 
     def ema_pairs(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """(target, online) parameters, in matching order, for the EMA update."""

@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ssl_bench.augment import augment
-from ssl_bench.evaluate import embed, normalize_images
+from ssl_bench.augment import augment, normalize_images
+from ssl_bench.batches import in_chunks
+from ssl_bench.evaluate import embed
 from ssl_bench.probe import balanced_split
 from ssl_bench.views import ViewAug
 
@@ -46,7 +47,6 @@ def paper_probe(
 ) -> dict:
     """Top-1 and top-5 on the test split of the head whose learning rate did best on the
     held-out training images; the learning rate and its held-out top-1 are returned."""
-    from ssl_bench.batches import in_chunks  # it imports the step, which imports evaluate
 
     device = mean.device
     labels = train_labels.to(device).long()

@@ -23,7 +23,7 @@ RECORD_NAME = "record.json"
 CHECKPOINT_NAME = "checkpoint.pt"  # the training state beside it (ssl_bench.checkpoint)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # schema 1 records are upgraded by ssl_bench.migrate
 
 
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:
@@ -90,6 +90,20 @@ def load_record(path: Path) -> dict | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("status"), str):
         raise CorruptRecord(path, "no status field")
     return obj
+
+
+def load_records(grid_dir: Path) -> dict[Path, dict]:
+    """Every run record under a grid's directory (<out>/<ablation>/*/record.json), by path;
+    a corrupt one as {"status": "corrupt", "error": ...}, so it is shown, never dropped."""
+    found = {}
+    for path in sorted(Path(grid_dir).glob(f"*/{RECORD_NAME}")):
+        try:
+            rec = load_record(path)
+        except CorruptRecord as err:
+            rec = {"status": "corrupt", "error": str(err)}
+        if rec is not None:
+            found[path] = rec
+    return found
 
 
 def set_aside(path: Path) -> Path:

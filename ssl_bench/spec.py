@@ -1,16 +1,19 @@
 """A method is data: a small frozen spec of parts.
 
-BYOL, SimCLR and SimSiam are three points of one space (BYOL paper, §5 and Eq. 8):
-a projector, an optional predictor, a choice of target network, and the β/α of the
-shared loss. Training code reads these fields; it never branches on a method's name.
+BYOL, SimCLR, SimSiam and MoCo are points of one space (BYOL paper, §5 and Eq. 8): a
+projector, an optional predictor, a choice of target network, and the β/α (and queue) of
+the shared β-InfoNCE. Barlow Twins and VICReg share the networks and swap the loss: the
+loss is a sub-spec whose `kind` the training step switches on, in one place. Training
+code reads these fields; it never branches on a method's name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 TARGETS = ("ema", "stopgrad", "online")
-# How the loss is scaled (LARS is not invariant to it for biases and BatchNorm, BYOL §F.5):
+# How β-InfoNCE is scaled (LARS is not invariant to it for biases and BatchNorm, BYOL §F.5):
 #   "eq8"      Eq. 8 as written, both directions summed (BYOL's own loss at β = 0, and the
 #              ×2α SimCLR of Table 5b at β = 1);
 #   "infonce"  Eq. 8 divided by 2α: at β = 1 without predictor or target network, SimCLR's
@@ -37,12 +40,14 @@ class MLP:
     """Linear → BN → ReLU blocks for each hidden width, then a final Linear.
 
     `bn_out` adds a BatchNorm without affine parameters on the output, as SimSiam's
-    projector does (Chen & He 2021, §4.1).
+    projector does (Chen & He 2021, §4.1); `bn=False` leaves BatchNorm out of the hidden
+    blocks, as MoCo v2's head has none.
     """
 
     hidden: tuple[int, ...]
     out: int
     bn_out: bool = False
+    bn: bool = True
 
 
 @dataclass(frozen=True)
@@ -57,56 +62,104 @@ class Optim:
 
 
 @dataclass(frozen=True)
+class EMA:
+    """A target network that is an exponential moving average of the online one: τ raised
+    from tau_base to 1 over training by the paper's cosine (BYOL §3.2), or held at
+    tau_base throughout (`cosine=False`, MoCo's constant momentum)."""
+
+    tau_base: float = 0.996
+    cosine: bool = True
+
+
+@dataclass(frozen=True)
+class InfoNCE:
+    """The β-weighted InfoNCE of BYOL Eq. 8 (ssl_bench.loss.beta_info_nce).
+
+    beta: 0 is BYOL's regression loss, 1 the contrastive loss of SimCLR.
+    temperature: α; it enters only the β-term.
+    scale: one of LOSS_SCALES.
+    queue: K > 0 keeps the last K target projections (both views of each update) as extra
+      negatives, as MoCo's queue does; they are enqueued after the loss used the old ones.
+    same_view_negatives, other_view_negatives: whether the batch's S(vᵢ, vⱼ) and S(vᵢ, v′ⱼ),
+      j ≠ i, count in the denominator, as both do in Eq. 8; MoCo's has only the queue.
+    """
+
+    kind: Literal["info_nce"] = field(default="info_nce", kw_only=True)
+    beta: float = 0.0
+    temperature: float = 0.1
+    scale: str = "eq8"
+    queue: int = 0
+    same_view_negatives: bool = True
+    other_view_negatives: bool = True
+
+    @property
+    def factor(self) -> float:
+        """What Eq. 8 (summed over both directions) is multiplied by."""
+        return 1.0 if self.scale == "eq8" else 1.0 / (2.0 * self.temperature)
+
+
+@dataclass(frozen=True)
+class BarlowTwins:
+    """Barlow Twins (Zbontar et al., ICML 2021, Eq. 1): the cross-correlation of the two
+    views' batch-standardised projections pushed to the identity; lambd weighs the
+    off-diagonal terms (the paper's λ, 5·10⁻³; its code uses 0.0051)."""
+
+    kind: Literal["barlow_twins"] = field(default="barlow_twins", kw_only=True)
+    lambd: float = 0.0051
+
+
+@dataclass(frozen=True)
+class VICReg:
+    """VICReg (Bardes et al., ICLR 2022, Eq. 6): invariance (mean squared distance) weighted
+    by sim, variance (a hinge on each dimension's std, at 1) by var, covariance (squared
+    off-diagonal covariances / d) by cov. The paper's λ = μ = 25, ν = 1."""
+
+    kind: Literal["vicreg"] = field(default="vicreg", kw_only=True)
+    sim: float = 25.0
+    var: float = 25.0
+    cov: float = 1.0
+
+
+LossSpec = InfoNCE | BarlowTwins | VICReg
+LOSSES: dict[str, type] = {"info_nce": InfoNCE, "barlow_twins": BarlowTwins, "vicreg": VICReg}
+
+
+@dataclass(frozen=True)
 class MethodSpec:
     """One point of the method space.
 
-    target:
-      "ema"      target network = exponential moving average of the online network,
-                 τ raised from tau_base to 1 per step by the paper's cosine (BYOL §3.2);
-      "stopgrad" target = the online network's projection with stop-gradient (SimSiam);
-      "online"   target = the online network's projection, gradient flowing (SimCLR).
-    beta, temperature: β and α of the loss (BYOL Eq. 8). β = 0 is BYOL's regression
-    loss; β = 1 with no predictor and an "online" target is SimCLR.
+    target: which network gives the branch the online output is compared with
+      "ema"      an exponential moving average of the online network (`ema` gives τ);
+      "stopgrad" the online network's projection with stop-gradient (SimSiam);
+      "online"   the online network's projection, gradient flowing (SimCLR, Barlow Twins,
+                 VICReg: the two branches are symmetric).
+    loss: the objective on the branches, one of LossSpec. β-InfoNCE spans BYOL, SimCLR,
+      SimSiam and MoCo; Barlow Twins and VICReg lie outside it.
     augmentation: name of the augmentation preset the method uses by default.
-    loss_scale: one of LOSS_SCALES.
     """
 
     projector: MLP
     predictor: MLP | None
     target: str
-    tau_base: float | None
-    beta: float
-    temperature: float
+    loss: LossSpec
     optim: Optim
     augmentation: str
-    # Added after records existed: at its default it stays out of the run id.
-    loss_scale: str = field(default="eq8", metadata={"omit_from_id_at_default": True})
-
-    @property
-    def loss_factor(self) -> float:
-        """What Eq. 8 (summed over both directions) is multiplied by."""
-        return 1.0 if self.loss_scale == "eq8" else 1.0 / (2.0 * self.temperature)
+    ema: EMA | None = None
 
 
 def validate_method(spec: MethodSpec) -> None:
     if spec.target not in TARGETS:
         raise SpecError(f"method.target={spec.target!r} is not one of: {', '.join(TARGETS)}")
     if spec.target == "ema":
-        if spec.tau_base is None:
-            raise SpecError("method.tau_base is required with method.target='ema' (a value in [0, 1])")
-        if not 0.0 <= spec.tau_base <= 1.0:
-            raise SpecError(f"method.tau_base={spec.tau_base} is outside [0, 1]")
-    elif spec.tau_base is not None:
+        if spec.ema is None:
+            raise SpecError("method.ema is required with method.target='ema' (set method.ema.tau_base in [0, 1])")
+        if not 0.0 <= spec.ema.tau_base <= 1.0:
+            raise SpecError(f"method.ema.tau_base={spec.ema.tau_base} is outside [0, 1]")
+    elif spec.ema is not None:
         raise SpecError(
-            f"method.tau_base={spec.tau_base} does not apply with method.target={spec.target!r} "
-            "(only 'ema' has a decay); set it to none"
+            f"method.ema does not apply with method.target={spec.target!r} (only 'ema' has a decay); set it to none"
         )
-    if spec.loss_scale not in LOSS_SCALES:
-        raise SpecError(f"method.loss_scale={spec.loss_scale!r} is not one of: {', '.join(LOSS_SCALES)}")
-    if spec.beta < 0:
-        raise SpecError(f"method.beta={spec.beta} must be >= 0")
-    if not spec.temperature > 0:
-        raise SpecError(f"method.temperature={spec.temperature} must be > 0")
+    _validate_loss(spec.loss)
     for part_name, part in (("projector", spec.projector), ("predictor", spec.predictor)):
         if part is None:
             continue
@@ -128,3 +181,31 @@ def validate_method(spec: MethodSpec) -> None:
         raise SpecError(f"method.optim.momentum={o.momentum} must be in [0, 1)")
     if o.warmup_epochs < 0:
         raise SpecError(f"method.optim.warmup_epochs={o.warmup_epochs} must be >= 0")
+
+
+def _validate_loss(loss: LossSpec) -> None:
+    if isinstance(loss, InfoNCE):
+        if loss.scale not in LOSS_SCALES:
+            raise SpecError(f"method.loss.scale={loss.scale!r} is not one of: {', '.join(LOSS_SCALES)}")
+        if loss.beta < 0:
+            raise SpecError(f"method.loss.beta={loss.beta} must be >= 0")
+        if not loss.temperature > 0:
+            raise SpecError(f"method.loss.temperature={loss.temperature} must be > 0")
+        if loss.queue < 0:
+            raise SpecError(f"method.loss.queue={loss.queue} must be >= 0 (0: no queue)")
+        if loss.queue and loss.beta == 0:
+            raise SpecError(f"method.loss.queue={loss.queue} needs method.loss.beta > 0: a queue holds negatives")
+        if loss.beta > 0 and not (loss.queue or loss.same_view_negatives or loss.other_view_negatives):
+            raise SpecError(
+                "method.loss has beta > 0 but no negatives: set queue > 0 or same_view_negatives or "
+                "other_view_negatives true"
+            )
+    elif isinstance(loss, BarlowTwins):
+        if not loss.lambd >= 0:
+            raise SpecError(f"method.loss.lambd={loss.lambd} must be >= 0")
+    elif isinstance(loss, VICReg):
+        for name in ("sim", "var", "cov"):
+            if not getattr(loss, name) >= 0:
+                raise SpecError(f"method.loss.{name}={getattr(loss, name)} must be >= 0")
+    else:
+        raise SpecError(f"method.loss={loss!r} is not one of: {', '.join(LOSSES)}")

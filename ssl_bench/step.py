@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ssl_bench.augment import augment
+from ssl_bench.augment import augment, normalize_images
 from ssl_bench.backbones import build_backbone
 from ssl_bench.config import RunConfig
 from ssl_bench.distributed import SINGLE, Dist
-from ssl_bench.evaluate import normalize_images
 from ssl_bench.model import Siamese
+from ssl_bench.objective import keys_to_enqueue, objective
 from ssl_bench.schedules import ema_update
 
 
@@ -92,12 +92,16 @@ class Step:
 
     def forward_backward(self, v1: torch.Tensor, v2: torch.Tensor, last: bool = True) -> torch.Tensor:
         """Loss and gradients of one micro-batch; returns the detached fp32 loss."""
-        gather = self.dist.gather_with_grad if self.dist.world > 1 else None
+        queue = self.model.queue
         # Gradients are averaged across processes once per update, not per micro-batch.
         with nullcontext() if self.dist.world == 1 or last else self.net.no_sync():
             with autocast(self.cfg, self.device):
-                loss, _ = self.net(v1, v2, gather)
+                branches = self.net(v1, v2)
+                loss = objective(self.cfg.method, branches, self.dist, queue)
             (loss / self.cfg.train.accumulate).backward()
+        if queue is not None:
+            # After the loss used the old keys (MoCo's order), as the micro-batch's last act.
+            self.model.enqueue(keys_to_enqueue(branches, self.dist))
         return loss.detach().float()
 
     def optimizer_step(self, lr: float) -> None:
@@ -157,17 +161,3 @@ def build_step(
     # Each process draws its own augmentations (a different stream per rank).
     aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * dist.rank)
     return Step(cfg, model, net, optimizer, mean, std, size, aug_gen, dist)
-
-
-def micro_batches(order: torch.Tensor, step_in_epoch: int, cfg: RunConfig, dist: Dist) -> list[torch.Tensor]:
-    """This process's image indices for each micro-batch of an update, taken from the
-    epoch's order: update k uses order[k·B : (k+1)·B], split into micro-batches, each
-    split across processes."""
-    t = cfg.train
-    micro = t.batch_size // t.accumulate
-    per_rank = micro // dist.world
-    out = []
-    for m in range(t.accumulate):
-        start = step_in_epoch * t.batch_size + m * micro + dist.rank * per_rank
-        out.append(order[start : start + per_rank])
-    return out

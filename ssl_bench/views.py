@@ -48,6 +48,8 @@ AUG_PRESETS: dict[str, AugSpec] = {
     # SimSiam (Chen & He 2021), Appendix A (the MoCo v2 recipe): crop scale 0.2-1,
     # jitter (0.4, 0.4, 0.4, 0.1) p=0.8, grayscale p=0.2, blur p=0.5 sigma 0.1-2, flip.
     "simsiam": AugSpec(view1=_SIMSIAM_VIEW, view2=_SIMSIAM_VIEW),
+    # MoCo v2 (Chen et al. 2020, §3 and its code's augmentation list): the same recipe.
+    "moco_v2": AugSpec(view1=_SIMSIAM_VIEW, view2=_SIMSIAM_VIEW),
     # Nothing random: the whole image resized to out_size (an identity at the input size). As
     # with torchvision's RandomResizedCrop(scale=(1, 1), ratio=(1, 1)), a non-square input gets its
     # central square instead (the fallback crop), so nothing is distorted.

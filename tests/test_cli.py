@@ -9,18 +9,29 @@ import sys
 import pytest
 
 from ssl_bench.cli import main
+from ssl_bench.registry import list_methods
 
 BAD = [
-    (["run", "--method", "byol2"], "unknown method 'byol2'; choose one of: byol, simclr, simsiam"),
+    (
+        ["run", "--method", "byol2"],
+        "unknown method 'byol2'; choose one of: barlow_twins, byol, moco_v2, simclr, simsiam, vicreg",
+    ),
     (["run", "--dataset", "mnist3"], "unknown dataset 'mnist3'; choose one of: cifar10"),
     (["run", "--backbone", "resnet999"], "unknown backbone 'resnet999'"),
     (["run", "--set", "method.tau=0.5"], "unknown config key 'method.tau'"),
     (["run", "--set", "train.epochs=ten"], "train.epochs='ten': expected an int"),
-    (["run", "--set", "method.tau_base=1.5"], "method.tau_base=1.5 is outside [0, 1]"),
-    (["run", "--set", "method.tau_base=-0.1"], "outside [0, 1]"),
-    (["run", "--method", "simclr", "--set", "method.tau_base=0.99"], "does not apply"),
-    (["run", "--set", "method.beta=-1"], "method.beta=-1.0 must be >= 0"),
-    (["run", "--set", "method.temperature=0"], "method.temperature=0.0 must be > 0"),
+    (["run", "--set", "method.ema.tau_base=1.5"], "method.ema.tau_base=1.5 is outside [0, 1]"),
+    (["run", "--set", "method.ema.tau_base=-0.1"], "outside [0, 1]"),
+    (["run", "--method", "simclr", "--set", 'method.ema={"tau_base": 0.99}'], "does not apply"),
+    (["run", "--method", "simclr", "--set", "method.ema.tau_base=0.99"], "method.ema is none; set it whole first"),
+    (["run", "--set", "method.loss.beta=-1"], "method.loss.beta=-1.0 must be >= 0"),
+    (["run", "--set", "method.loss.temperature=0"], "method.loss.temperature=0.0 must be > 0"),
+    (
+        ["run", "--set", 'method.loss={"kind": "hinge"}'],
+        "method.loss: kind='hinge' is not one of: info_nce, barlow_twins, vicreg",
+    ),
+    (["run", "--method", "vicreg", "--set", "method.loss.queue=8"], "unknown config key 'method.loss.queue'"),
+    (["run", "--method", "byol", "--set", "method.loss.queue=8"], "method.loss.queue=8 needs method.loss.beta > 0"),
     (["run", "--method", "simclr", "--batch-size", "1"], "batch size per step 1 must be >= 2"),
     (["run", "--set", "data.image_size=4"], "data.image_size=4 is too small"),
     (["run", "--dataset", "cifar10"], "cifar10 needs --data-dir"),
@@ -56,7 +67,7 @@ def test_console_script_reports_bad_input_without_traceback(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "ssl-bench")
     proc = subprocess.run([exe, "run", "--method", "nope", "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip() == "ssl-bench: error: unknown method 'nope'; choose one of: byol, simclr, simsiam"
+    assert proc.stderr.strip() == "ssl-bench: error: unknown method 'nope'; choose one of: " + ", ".join(list_methods())
 
 
 @pytest.mark.parametrize(
@@ -69,10 +80,11 @@ def test_list(what, expect, capsys):
 
 def test_print_config_resolves_without_running(tmp_path, capsys):
     assert (
-        main(["run", "--method", "byol", "--set", "method.tau_base=0.9", "--print-config", "--out", str(tmp_path)]) == 0
+        main(["run", "--method", "byol", "--set", "method.ema.tau_base=0.9", "--print-config", "--out", str(tmp_path)])
+        == 0
     )
     cfg = json.loads(capsys.readouterr().out)
-    assert cfg["method"]["tau_base"] == 0.9 and len(cfg["run_id"]) == 12
+    assert cfg["method"]["ema"]["tau_base"] == 0.9 and len(cfg["run_id"]) == 12
     assert not any(tmp_path.iterdir())
 
 

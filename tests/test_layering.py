@@ -32,6 +32,9 @@ def test_import_contracts_are_kept():
         "ssl_bench.verdicts",
         "ssl_bench.ablation",
         "ssl_bench.benchmarks",
+        "ssl_bench.methods",
+        "ssl_bench.migrate",
+        "ssl_bench.config",
         "ssl_bench.cli",
     ],
 )
@@ -54,3 +57,20 @@ def test_status_and_list_do_not_load_torch(tmp_path):
         imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
         assert "torch" not in imported, f"ssl-bench {' '.join(argv)} imported torch"
         print(f"ssl-bench {' '.join(argv)}: {time.perf_counter() - start:.2f} s")  # a figure, never a limit
+
+
+@pytest.mark.parametrize("folder", ["methods", "benchmarks"])
+def test_methods_and_ablations_import_only_declarations(folder):
+    """methods/ and benchmarks/ are installed under ssl_bench from folders beside it, where
+    import-linter does not look: they may import the spec, the registries, the ablation
+    declarations, the verdict helpers and the view presets, nothing that trains or reports."""
+    import ast
+
+    allowed = {"ssl_bench.registry", "ssl_bench.spec", "ssl_bench.ablation", "ssl_bench.verdicts", "ssl_bench.views"}
+    allowed |= {f"ssl_bench.{folder}"}
+    for path in sorted((ROOT / folder).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ssl_bench"):
+                assert node.module in allowed, f"{path.name} imports {node.module}"
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith(("ssl_bench", "torch")) for a in node.names), path.name

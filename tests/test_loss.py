@@ -134,27 +134,29 @@ def test_loss_scale_gives_simclrs_own_loss_and_keeps_table_5b_at_2_alpha(method,
     Table 5b SimCLR point of the predictor grid keeps the paper's ×2α (App. F.5)."""
     import dataclasses
 
+    from ssl_bench.distributed import SINGLE
     from ssl_bench.model import Siamese
+    from ssl_bench.objective import objective
     from ssl_bench.registry import get_method
 
     spec = get_method("simclr")
-    assert spec.loss_scale == "infonce"
+    assert spec.loss.scale == "infonce"
     if scale == "eq8":
-        spec = dataclasses.replace(spec, loss_scale="eq8")
+        spec = dataclasses.replace(spec, loss=dataclasses.replace(spec.loss, scale="eq8"))
     torch.manual_seed(0)
     backbone = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 8))
     model = Siamese(spec, backbone, 8).double().eval()
     x1, x2 = torch.randn(5, 12, dtype=torch.float64), torch.randn(5, 12, dtype=torch.float64)
-    loss, _ = model.loss(x1, x2)
+    loss = objective(spec, model(x1, x2), SINGLE)
     z1, z2 = model.project(x1), model.project(x2)
-    own = simclr_objective_loop(z1.detach(), z2.detach(), spec.temperature)
-    expected = own if scale == "preset" else 2 * spec.temperature * own
+    own = simclr_objective_loop(z1.detach(), z2.detach(), spec.loss.temperature)
+    expected = own if scale == "preset" else 2 * spec.loss.temperature * own
     assert float(loss.detach()) == pytest.approx(expected, rel=1e-6)
 
 
 def test_a_bad_loss_scale_is_one_line(capsys):
     from ssl_bench.cli import main
 
-    assert main(["run", "--method", "simclr", "--set", "method.loss_scale=half", "--print-config"]) == 2
+    assert main(["run", "--method", "simclr", "--set", "method.loss.scale=half", "--print-config"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "ssl-bench: error: method.loss_scale='half' is not one of: eq8, infonce"
+    assert err == "ssl-bench: error: method.loss.scale='half' is not one of: eq8, infonce"

@@ -7,21 +7,27 @@ import pytest
 import torch
 
 from ssl_bench.config import build_config
+from ssl_bench.distributed import SINGLE
+from ssl_bench.objective import objective
 from ssl_bench.registry import get_method, list_methods
 from ssl_bench.schedules import ema_update
-from ssl_bench.spec import MLP, SpecError, validate_method
+from ssl_bench.spec import EMA, MLP, BarlowTwins, InfoNCE, SpecError, VICReg, validate_method
 from ssl_bench.step import build_model, build_optimizer
 
 
 def test_builtin_presets_are_registered():
-    assert {"byol", "simclr", "simsiam"} <= set(list_methods())
+    assert {"byol", "simclr", "simsiam", "moco_v2", "barlow_twins", "vicreg"} <= set(list_methods())
 
 
 def test_presets_are_points_of_one_space():
     byol, simclr, simsiam = get_method("byol"), get_method("simclr"), get_method("simsiam")
-    assert (byol.target, byol.beta, byol.predictor is not None, byol.tau_base) == ("ema", 0.0, True, 0.996)
-    assert (simclr.target, simclr.beta, simclr.predictor) == ("online", 1.0, None)
-    assert (simsiam.target, simsiam.beta, simsiam.projector.bn_out) == ("stopgrad", 0.0, True)
+    assert (byol.target, byol.loss.beta, byol.predictor is not None, byol.ema.tau_base) == ("ema", 0.0, True, 0.996)
+    assert (simclr.target, simclr.loss.beta, simclr.predictor) == ("online", 1.0, None)
+    assert (simsiam.target, simsiam.loss.beta, simsiam.projector.bn_out) == ("stopgrad", 0.0, True)
+    moco = get_method("moco_v2")
+    assert (moco.target, moco.ema, moco.loss.beta, moco.loss.queue) == ("ema", EMA(0.999, cosine=False), 1.0, 65536)
+    assert not (moco.loss.same_view_negatives or moco.loss.other_view_negatives) and moco.predictor is None
+    assert get_method("barlow_twins").loss == BarlowTwins(0.0051) and get_method("vicreg").loss == VICReg(25, 25, 1)
     assert byol.projector == MLP((4096,), 256) and byol.predictor == MLP((4096,), 256)
     assert simsiam.projector == MLP((2048, 2048), 2048, bn_out=True) and simsiam.predictor == MLP((512,), 2048)
     assert byol.optim.name == "lars" and simsiam.optim.name == "sgd"
@@ -36,8 +42,9 @@ def test_method_builds_and_takes_a_step(name):
         g["lr"] = 1e-2
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x1, x2 = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28)
-    loss, z = model.loss(x1, x2)
-    assert torch.isfinite(loss) and z.shape == (8, cfg.method.projector.out)
+    branches = model(x1, x2)
+    loss = objective(cfg.method, branches, SINGLE, model.queue)
+    assert torch.isfinite(loss) and branches.target[0].shape == (8, cfg.method.projector.out)
     loss.backward()
     opt.step()
     after = model.state_dict()
@@ -59,10 +66,15 @@ def test_method_builds_and_takes_a_step(name):
 @pytest.mark.parametrize(
     "field,value,match",
     [
-        ("tau_base", 1.5, "outside"),
-        ("tau_base", -0.1, "outside"),
-        ("beta", -1.0, ">= 0"),
-        ("temperature", 0.0, "> 0"),
+        ("ema", EMA(1.5), "outside"),
+        ("ema", EMA(-0.1), "outside"),
+        ("ema", None, "method.ema is required"),
+        ("loss", InfoNCE(beta=-1.0), ">= 0"),
+        ("loss", InfoNCE(beta=1.0, temperature=0.0), "> 0"),
+        ("loss", InfoNCE(beta=1.0, queue=-1), "must be >= 0"),
+        ("loss", InfoNCE(beta=1.0, scale="half"), "not one of: eq8, infonce"),
+        ("loss", BarlowTwins(lambd=-1.0), "lambd=-1.0 must be >= 0"),
+        ("loss", VICReg(var=-1.0), "var=-1.0 must be >= 0"),
         ("target", "mirror", "not one of"),
     ],
 )
@@ -73,7 +85,7 @@ def test_out_of_range_method_fields(field, value, match):
 
 
 def test_tau_without_ema_is_an_error_not_ignored():
-    spec = dataclasses.replace(get_method("simsiam"), tau_base=0.99)
+    spec = dataclasses.replace(get_method("simsiam"), ema=EMA(0.99))
     with pytest.raises(SpecError, match="does not apply"):
         validate_method(spec)
 
@@ -102,12 +114,12 @@ def test_external_method_plugs_in_through_the_registry():
     from ssl_bench.registry import METHODS
 
     def my_method():
-        return dataclasses.replace(get_method("byol"), beta=0.5)
+        return dataclasses.replace(get_method("byol"), loss=InfoNCE(beta=0.5))
 
     METHODS.add("test-beta-half", my_method)
     try:
         cfg = build_config("test-beta-half", preset="smoke")
-        assert cfg.method.beta == 0.5
+        assert cfg.method.loss.beta == 0.5
         with pytest.raises(KeyError, match="already registered"):
             METHODS.add("test-beta-half", my_method)
     finally:
@@ -123,8 +135,9 @@ def test_method_from_another_package_via_entry_point(tmp_path, monkeypatch):
     (tmp_path / "my_ssl_plugin.py").write_text(
         "import dataclasses\n"
         "from ssl_bench.registry import get_method\n"
+        "from ssl_bench.spec import InfoNCE\n"
         "def byol_beta_tenth():\n"
-        "    return dataclasses.replace(get_method('byol'), beta=0.1, temperature=0.3)\n"
+        "    return dataclasses.replace(get_method('byol'), loss=InfoNCE(beta=0.1, temperature=0.3))\n"
     )
     dist = tmp_path / "my_ssl_plugin-0.1.dist-info"
     dist.mkdir()
@@ -135,7 +148,7 @@ def test_method_from_another_package_via_entry_point(tmp_path, monkeypatch):
     try:
         assert "byol-beta-tenth" in list_methods()
         cfg = build_config("byol-beta-tenth", preset="smoke")
-        assert (cfg.method.beta, cfg.method.temperature, cfg.method.target) == (0.1, 0.3, "ema")
+        assert (cfg.method.loss.beta, cfg.method.loss.temperature, cfg.method.target) == (0.1, 0.3, "ema")
     finally:
         METHODS._factories.pop("byol-beta-tenth", None)
         METHODS._origin.pop("byol-beta-tenth", None)

@@ -37,7 +37,7 @@ def test_batch_size_grid(preset):
     if preset == "paper":
         assert [p.row for p in byol] == ["4096", "2048", "1024", "512", "256", "128", "64"]
         assert byol[0].config.backbone == "resnet50" and byol[0].config.train.epochs == 300
-        assert byol[0].config.method.tau_base == 0.99 and byol[0].config.method.optim.base_lr == 0.3
+        assert byol[0].config.method.ema.tau_base == 0.99 and byol[0].config.method.optim.base_lr == 0.3
 
 
 def test_batch_size_true_mode_uses_real_batches():
@@ -62,27 +62,28 @@ def test_augmentation_grid(preset):
 @pytest.mark.parametrize("preset", PRESETS)
 def test_tau_grid(preset):
     points = expand(get_ablation("tau"), preset=preset)
-    got = [(p.config.method.target, p.config.method.tau_base) for p in points]
+    got = [(p.config.method.target, p.config.method.ema and p.config.method.ema.tau_base) for p in points]
     assert got == [("ema", 0.99), ("ema", 1.0), ("ema", 0.999), ("ema", 0.9), ("stopgrad", None)]
 
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_predictor_grid(preset):
     points = expand(get_ablation("predictor"), preset=preset)
+    losses = [p.config.method.loss for p in points]
     space = {
-        (p.config.method.predictor is not None, p.config.method.target, p.config.method.beta)
-        for p in points
-        if p.config.method.temperature == 0.1 and p.config.method.beta in (0.0, 1.0)
+        (p.config.method.predictor is not None, p.config.method.target, loss.beta)
+        for p, loss in zip(points, losses, strict=True)
+        if loss.temperature == 0.1 and loss.beta in (0.0, 1.0)
     }
     assert space == {(pr, t, b) for pr in (True, False) for t in ("ema", "stopgrad", "online") for b in (0.0, 1.0)}
-    sweep = {(p.config.method.beta, p.config.method.temperature) for p in points if p.config.method.beta not in (0, 1)}
+    sweep = {(loss.beta, loss.temperature) for loss in losses if loss.beta not in (0, 1)}
     assert sweep == {(b, a) for b in (0.1, 0.5) for a in (0.01, 0.1, 0.3, 1.0, 3.0, 10.0)}
     assert len(points) == 12 + 17
 
 
 def test_temperature_sweep_at_beta_zero_is_refused():
     with pytest.raises(SpecError, match="temperature sweep at beta=0"):
-        expand(get_ablation("predictor"), preset="smoke", overrides={"method.beta": 0.0})
+        expand(get_ablation("predictor"), preset="smoke", overrides={"method.loss.beta": 0.0})
 
 
 def test_unknown_ablation_and_bad_seeds(capsys):

@@ -32,17 +32,18 @@ def cmd_list(args: argparse.Namespace) -> int:
         for name in list_methods():
             s = get_method(name)
             pred = f"predictor {s.predictor.hidden}->{s.predictor.out}" if s.predictor else "no predictor"
-            tau = f" tau_base {s.tau_base}" if s.tau_base is not None else ""
+            tau = f" tau_base {s.ema.tau_base}" if s.ema is not None else ""
+            loss = ", ".join(f"{k} {v}" for k, v in vars(s.loss).items() if k != "kind")
             print(
-                f"{name:<10} projector {s.projector.hidden}->{s.projector.out}, {pred}, target {s.target}{tau}, "
-                f"beta {s.beta}, {s.optim.name} base lr {s.optim.base_lr:g}"
+                f"{name:<13} projector {s.projector.hidden}->{s.projector.out}, {pred}, target {s.target}{tau}, "
+                f"loss {s.loss.kind} ({loss}), {s.optim.name} base lr {s.optim.base_lr:g}"
             )
     elif args.what == "datasets":
         from ssl_bench.data import list_datasets
 
         print("\n".join(list_datasets()))
     elif args.what == "presets":
-        from ssl_bench.config import PRESETS
+        from ssl_bench.presets import PRESETS
 
         for name in PRESETS.names():
             doc = (PRESETS._factories[name].__doc__ or "").strip().split("\n\n")[0]

@@ -47,7 +47,7 @@ def add_config_options(p: argparse.ArgumentParser, method_help: str, method_defa
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override any config field by dotted key, e.g. --set method.tau_base=0.99 "
+        help="override any config field by dotted key, e.g. --set method.ema.tau_base=0.99 "
         "--set train.accumulate=4 --set aug.view2.solarize_p=0 (repeatable; see --print-config)",
     )
     p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
@@ -92,16 +92,15 @@ def validate_device(name: str) -> None:
 
 def configs_from(args: argparse.Namespace) -> list:
     from ssl_bench.backbones import check_backbone_name
-    from ssl_bench.config import RunConfig, _coerce, build_config, parse_set_args, validate_run
+    from ssl_bench.config import build_config, config_from_dict, parse_set_args
     from ssl_bench.data import list_datasets
+    from ssl_bench.migrate import upgrade_config
 
     if args.resume:
         path = Path(args.resume) / "config.json"
         if not path.is_file():
             raise BadInput(f"--resume {args.resume}: no config.json there (expected a run directory under --out)")
-        cfg = _coerce(json.loads(path.read_text()), RunConfig, "config")
-        validate_run(cfg)
-        return [cfg]
+        return [config_from_dict(upgrade_config(json.loads(path.read_text())))]
     if args.dataset is not None and args.dataset not in list_datasets():
         raise BadInput(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(list_datasets())}")
     if args.backbone is not None:

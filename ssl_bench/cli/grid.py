@@ -44,9 +44,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from ssl_bench.ablation import list_ablations
-    from ssl_bench.records import RECORD_NAME
-    from ssl_bench.report import Entry, build_report, to_markdown, write_report
-    from ssl_bench.sweep import run_dir
+    from ssl_bench.records import load_records
+    from ssl_bench.report import build_report, to_markdown, write_report
+    from ssl_bench.report.frame import join_records
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     bad = [f for f in formats if f not in ("md", "csv", "tex", "png", "svg")]
@@ -62,11 +62,22 @@ def cmd_report(args: argparse.Namespace) -> int:
         if seeds_arg == "found":
             args.seeds = _seeds_found(Path(args.runs) / name)
         ablation, preset, points = grid_from(args)
-        entries = [Entry(p.labels, _record_or_corrupt(run_dir(Path(args.runs), p) / RECORD_NAME)) for p in points]
-        if len(names) > 1 and not any(e.record for e in entries):
+        records = load_records(Path(args.runs) / name)
+        for rec in records.values():
+            if rec["status"] == "corrupt":
+                print(f"ssl-bench: {rec['error']}", file=sys.stderr)
+        joined = join_records(points, records)
+        if len(names) > 1 and not any(e.record for e in joined.entries + joined.stale):
             print(f"{name}: no records under {Path(args.runs) / name}; skipped")
             continue
-        rep = build_report(ablation, entries, baseline=ablation.baseline(preset))
+        if joined.stale:
+            print(
+                f"{name}: {len(joined.stale)} record(s) of the selected rows whose config is not today's grid "
+                "(a default changed, or another --set): shown as 'stale record'"
+            )
+        if joined.outside:
+            print(f"{name}: {joined.outside} other record(s) under {Path(args.runs) / name} are outside this selection")
+        rep = build_report(ablation, joined.entries + joined.stale, baseline=ablation.baseline(preset))
         done_reports.append((rep, preset))
         written = write_report(rep, args.out, formats)
         print(f"## {name}: {ablation.title}\nours: {rep.scale}; {rep.cost}\n")
@@ -78,17 +89,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     if write_index:
         _write_index(args, done_reports)
     return 0
-
-
-def _record_or_corrupt(path: Path) -> dict | None:
-    """A point's record for the report; a corrupt file shows as such, with its path."""
-    from ssl_bench.records import CorruptRecord, load_record
-
-    try:
-        return load_record(path)
-    except CorruptRecord as err:
-        print(f"ssl-bench: {err}", file=sys.stderr)
-        return {"status": "corrupt", "error": str(err)}
 
 
 def _seeds_found(grid_dir: Path) -> str | None:

@@ -153,16 +153,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ssl_bench.sweep import (
-        RunTask,
-        SlurmOptions,
-        adopt_finished_twins,
-        dump_grid,
-        grid_status,
-        launch_local,
-        launch_slurm,
-        summarize,
-    )
+    from ssl_bench.launch import RunTask, SlurmOptions, launch_local, launch_slurm
+    from ssl_bench.sweep import adopt_finished_twins, dump_grid, grid_status, summarize
     from ssl_bench.sweep import to_launch as pending
 
     if args.jobs < 1:

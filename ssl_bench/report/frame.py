@@ -26,12 +26,48 @@ class Entry:
     record: dict | None
 
 
+@dataclass(frozen=True)
+class Joined:
+    """The records of a grid's directory joined to the grid expected today."""
+
+    entries: list[Entry]  # one per expected point; record None: missing
+    stale: list[Entry]  # records of a selected row, method and seed whose config is not today's
+    outside: int  # records of rows, methods or seeds this selection did not ask for
+
+
+def join_records(points: Sequence, records: dict) -> Joined:
+    """Records (path -> record, schema-1 ones upgraded) joined to the expected points by run
+    id. A record whose labels fall in the selection but whose id matches no point (a
+    default changed since, or another --set) is stale: shown as such, never dropped, and
+    never mistaken for the point it once was; "missing" then means no record at all."""
+    from ssl_bench.migrate import upgrade_record
+
+    by_id: dict[str, dict] = {}
+    corrupt: dict[str, dict] = {}
+    for path, rec in records.items():
+        if rec.get("status") == "corrupt":
+            corrupt[path.parent.name] = rec
+        else:
+            rec = upgrade_record(rec)
+            by_id[rec.get("run_id") or path.parent.name] = rec
+    entries = [Entry(p.labels, by_id.pop(p.run_id, None) or corrupt.get(p.run_id)) for p in points]
+    wanted = {(p.row, p.method, p.seed) for p in points}
+    stale, outside = [], 0
+    for rec in by_id.values():
+        labels = rec.get("labels") or {}
+        if (labels.get("row"), labels.get("method"), labels.get("seed")) in wanted:
+            stale.append(Entry(labels, {**rec, "status": "stale"}))
+        else:
+            outside += 1
+    return Joined(entries, stale, outside)
+
+
 def collect(entries: Sequence[Entry]) -> pd.DataFrame:
     """One row per grid point, with status and the numbers the report uses (in %)."""
     rows = []
     for e in entries:
         rec = e.record or {}
-        status = rec.get("status", "missing")
+        status = rec.get("status", "missing")  # done, failed, corrupt, stale (not today's grid) or missing
         m = rec.get("metrics", {}) if status == "done" else {}
         r = rec.get("random_init", {}) if status == "done" else {}
         cost = rec.get("cost", {}) if status == "done" else {}
@@ -103,6 +139,7 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None =
             "missing": int((g.status == "missing").sum()),
             "running": int(g.status.isin(["running"]).sum()),
             "corrupt": int((g.status == "corrupt").sum()),
+            "stale": int((g.status == "stale").sum()),
             "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
         }
         low = [c for c in df.columns if c.startswith(("low_", "random_low_"))]

@@ -30,6 +30,8 @@ def _status_cell(item: pd.Series | None) -> str | None:
             return "corrupt record"
         if item["running"]:
             return "running"
+        if item["stale"]:
+            return "stale record"
         return "missing"
     return None
 
@@ -59,7 +61,7 @@ def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], pap
                 line[f"{prefix}kNN"] = ""
                 line[f"{prefix}z std"] = ""
             else:
-                others = [(item[k], k) for k in ("failed", "corrupt", "missing") if item[k]]
+                others = [(item[k], k) for k in ("failed", "corrupt", "stale", "missing") if item[k]]
                 extra = f" (+{', '.join(f'{n} {k}' for n, k in others)})" if others else ""
                 line[f"{prefix}top-1"] = _cell(item[METRIC], item[f"{METRIC}_std"], item["n"]) + extra
                 line[f"{prefix}Δ"] = _signed(item["drop"], item["drop_std"], item["n"])
