@@ -7,6 +7,7 @@ there ("remove color jitter", "remove grayscale"): they would repeat a run under
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
+from ssl_bench.dataset_info import channels_of
 from ssl_bench.verdicts import METRIC, MUCH_MORE, Verdict, compare, drop
 from ssl_bench.views import AUG_PRESETS
 
@@ -54,16 +55,20 @@ PAPER = tuple(
     for label, _, byol, simclr in SETS
     for method, (top1, top5) in (("byol", byol), ("simclr", simclr))
 )
-GREY_PRESETS = ("cpu", "smoke")
 _COLOUR_ONLY = ("remove color jitter", "remove grayscale")
+
+
+def has_colour(base) -> bool:
+    """Whether the base config's data has colour: on grey images, saturation, hue and
+    grayscale do nothing, so the rows that remove only those are the baseline again."""
+    return channels_of(base.data.dataset) > 1
 
 
 def _rows(preset: str) -> list[Row]:
     same_start = {"aug": AUG_PRESETS["byol"]}
     return [
-        Row(label, {**same_start, **overrides})
+        Row(label, {**same_start, **overrides}, applies=has_colour if label in _COLOUR_ONLY else None)
         for label, overrides, _, _ in SETS
-        if not (preset in GREY_PRESETS and label in _COLOUR_ONLY)
     ]
 
 

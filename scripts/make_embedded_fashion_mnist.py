@@ -16,12 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ssl_bench.data import (
-    FASHION_MNIST_DEBIAN_DIR,
-    FASHION_MNIST_EMBEDDED,
-    balanced_subset,
-    read_fashion_mnist_idx,
-)
+from ssl_bench.data import balanced_subset
+from ssl_bench.data.fashion_mnist import FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_EMBEDDED, read_fashion_mnist_idx
 
 TRAIN_N, TEST_N = 10000, 2000
 

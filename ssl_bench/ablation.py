@@ -24,11 +24,14 @@ class Row:
 
     `methods` restricts the row to some methods (None: every method of the sweep);
     `overrides` may be a function of the preset's base config, for values that are
-    relative to it (e.g. a batch size as a fraction of the preset's base batch)."""
+    relative to it (e.g. a batch size as a fraction of the preset's base batch);
+    `applies(base)` false drops the row for that base config (e.g. colour-only rows on
+    grey data)."""
 
     label: str
     overrides: Mapping[str, Any] | Callable[[RunConfig], Mapping[str, Any]] = field(default_factory=dict)
     methods: tuple[str, ...] | None = None
+    applies: Callable[[RunConfig], bool] | None = None
 
     def resolve(self, base: RunConfig) -> Mapping[str, Any]:
         return self.overrides(base) if callable(self.overrides) else self.overrides
@@ -141,6 +144,8 @@ def expand(
         base = build_config(method, preset=preset, overrides={**scale, **(overrides or {})})
         for row in rows:
             if row.methods is not None and method not in row.methods:
+                continue
+            if row.applies is not None and not row.applies(base):
                 continue
             row_overrides = dict(row.resolve(base))
             try:

@@ -12,6 +12,8 @@ from PIL import Image
 
 from ssl_bench import data as D
 from ssl_bench.data import DatasetError, balanced_subset, list_datasets, load_dataset
+from ssl_bench.data import fashion_mnist as FM
+from ssl_bench.data import stl10 as STL
 
 BUILTINS = ["cifar10", "cifar100", "fashion-mnist", "imagefolder", "stl10", "synthetic"]
 DEBIAN_FILES = [
@@ -20,7 +22,7 @@ DEBIAN_FILES = [
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 ]
-debian_installed = all((D.FASHION_MNIST_DEBIAN_DIR / f).is_file() for f in DEBIAN_FILES)
+debian_installed = all((FM.FASHION_MNIST_DEBIAN_DIR / f).is_file() for f in DEBIAN_FILES)
 
 
 def one_line_error(excinfo: pytest.ExceptionInfo[DatasetError]) -> str:
@@ -83,7 +85,7 @@ def test_balanced_subset_errors(n: int, match: str) -> None:
 
 @pytest.fixture
 def no_debian(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(D, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "no-such-dir")
+    monkeypatch.setattr(FM, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "no-such-dir")
 
 
 def test_fashion_mnist_embedded(no_debian: None) -> None:
@@ -118,7 +120,7 @@ def test_fashion_mnist_embedded_too_large(no_debian: None) -> None:
 
 
 def test_fashion_mnist_embedded_indices() -> None:
-    with np.load(D.FASHION_MNIST_EMBEDDED) as npz:
+    with np.load(FM.FASHION_MNIST_EMBEDDED) as npz:
         assert sorted(npz.files) == sorted(
             ["train_images", "train_labels", "train_index", "test_images", "test_labels", "test_index"]
         )
@@ -135,12 +137,12 @@ def test_fashion_mnist_debian_matches_embedded(monkeypatch: pytest.MonkeyPatch, 
     assert full.train_images.shape == (60000, 1, 28, 28) and full.test_images.shape == (10000, 1, 28, 28)
 
     sub = load_dataset("fashion-mnist", train_subset=10000, test_subset=2000)
-    monkeypatch.setattr(D, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "no-such-dir")
+    monkeypatch.setattr(FM, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "no-such-dir")
     emb = load_dataset("fashion-mnist", train_subset=10000, test_subset=2000)
     assert emb.source == "embedded"
     for field in ("ssl_images", "train_images", "train_labels", "test_images", "test_labels"):
         assert torch.equal(getattr(sub, field), getattr(emb, field)), field
-    with np.load(D.FASHION_MNIST_EMBEDDED) as npz:
+    with np.load(FM.FASHION_MNIST_EMBEDDED) as npz:
         np.testing.assert_array_equal(npz["train_index"], balanced_subset(full.train_labels, 10000, seed=0))
         np.testing.assert_array_equal(npz["test_index"], balanced_subset(full.test_labels, 2000, seed=1))
 
@@ -327,7 +329,7 @@ def make_stl(root: Path, unlabeled: int | None) -> dict[str, np.ndarray]:
 
 
 def test_stl10_with_unlabeled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(D, "_STL_CHUNK", 3)  # exercise the chunked reader on a tiny file
+    monkeypatch.setattr(STL, "_STL_CHUNK", 3)  # exercise the chunked reader on a tiny file
     arrays = make_stl(tmp_path, unlabeled=7)
     ds = load_dataset("stl10", str(tmp_path))
     assert ds.source == f"torchvision:{tmp_path}"
@@ -466,7 +468,7 @@ def test_imagefolder_errors(tmp_path: Path) -> None:
 )
 def test_small_fashion_mnist_subsets_are_the_same_with_or_without_the_full_set(monkeypatch):
     full = D.load_dataset("fashion-mnist", train_subset=200, test_subset=100)
-    monkeypatch.setattr(D, "FASHION_MNIST_DEBIAN_DIR", "/nonexistent")
+    monkeypatch.setattr(FM, "FASHION_MNIST_DEBIAN_DIR", "/nonexistent")
     embedded = D.load_dataset("fashion-mnist", train_subset=200, test_subset=100)
     assert embedded.source == "embedded" and full.source.startswith("debian")
     assert torch.equal(full.train_images, embedded.train_images)

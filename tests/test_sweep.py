@@ -59,6 +59,16 @@ def test_augmentation_grid(preset):
     assert simclr_base.view2.solarize_p == 0.2  # both methods start from BYOL's T/T'
 
 
+@pytest.mark.parametrize("dataset, rows", [("fashion-mnist", 12), ("cifar10", 14), ("synthetic", 14)])
+def test_colour_only_rows_follow_the_datas_channels_not_the_preset(dataset, rows):
+    """The colour-only rows drop on grey data whatever the preset, and stay on colour data."""
+    for preset in ("smoke", "paper"):
+        points = expand(
+            get_ablation("augmentation"), preset=preset, methods=["byol"], overrides={"data.dataset": dataset}
+        )
+        assert len(points) == rows, (preset, dataset)
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_tau_grid(preset):
     points = expand(get_ablation("tau"), preset=preset)

@@ -1,0 +1,127 @@
+"""Class-per-folder image trees (ImageNet, ImageNet-100, ...): decoded into memory, or
+streamed from disk by DataLoader workers (`ImageFiles`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ssl_bench.data import DatasetError, ImageData, _existing_dir, register_dataset
+from ssl_bench.dataset_info import DATASET_INFO
+
+_IMAGEFOLDER_DEFAULT_SIZE = 64
+
+
+def _read_image(path: str, size: int) -> torch.Tensor:
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    try:
+        with Image.open(path) as img:
+            # For JPEGs, decode directly at a reduced scale that still covers
+            # `size` on both sides: a large speed-up on ImageNet-sized photos.
+            img.draft("RGB", (size, size))
+            img = img.convert("RGB")
+    except (UnidentifiedImageError, OSError) as e:
+        raise DatasetError(f"imagefolder: cannot read image {path}: {e}") from e
+    # Same semantics as torchvision's Resize(size) + CenterCrop(size).
+    img = TF.center_crop(TF.resize(img, size, interpolation=InterpolationMode.BILINEAR), [size, size])
+    return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+class ImageFiles(torch.utils.data.Dataset):
+    """Images decoded from their files on demand, for sets too large to hold in memory.
+
+    It stands where a uint8 [N, 3, size, size] tensor would: `len`, `shape`, `dtype` and
+    indexing by an index array (a subset, still lazy) behave alike, and item i decodes
+    exactly the pixels the in-memory loader stores, so a streamed run equals a loaded one.
+    DataLoader workers call `__getitem__`; `ssl_bench.batches` feeds them.
+    """
+
+    dtype = torch.uint8
+
+    def __init__(self, paths: list[str], size: int) -> None:
+        self.paths = list(paths)
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (len(self.paths), 3, self.size, self.size)
+
+    def dim(self) -> int:
+        return 4
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            return _read_image(self.paths[index], self.size)
+        if isinstance(index, slice):
+            return ImageFiles(self.paths[index], self.size)
+        return ImageFiles([self.paths[int(i)] for i in index], self.size)
+
+
+def _read_split(
+    split_dir: Path, class_to_idx: dict[str, int], size: int, stream: bool = False
+) -> tuple[torch.Tensor | ImageFiles, torch.Tensor]:
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+
+    try:
+        classes, _ = find_classes(str(split_dir))
+    except FileNotFoundError as e:
+        raise DatasetError(f"imagefolder: {split_dir} has no class folders ({e})") from e
+    unknown = sorted(set(classes) - set(class_to_idx))
+    if unknown:
+        raise DatasetError(f"imagefolder: classes in {split_dir} not in train/: {', '.join(unknown[:5])}")
+    # Map the split's own folders with train's indices so that a val/ missing
+    # a class still gets the right labels.
+    try:
+        samples = make_dataset(str(split_dir), {c: class_to_idx[c] for c in classes}, extensions=IMG_EXTENSIONS)
+    except FileNotFoundError as e:
+        raise DatasetError(f"imagefolder: {split_dir}: {e}") from e
+    labels = torch.tensor([label for _, label in samples], dtype=torch.int64)
+    if stream:
+        return ImageFiles([path for path, _ in samples], size), labels
+    images = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
+    for i, (path, _) in enumerate(samples):
+        images[i] = _read_image(path, size)
+    return images, labels
+
+
+@register_dataset("imagefolder", DATASET_INFO["imagefolder"])
+def _load_imagefolder(data_dir: str | None, image_size: int | None, stream: bool = False) -> ImageData:
+    from torchvision.datasets.folder import find_classes
+
+    root = _existing_dir("imagefolder", data_dir)
+    size = _IMAGEFOLDER_DEFAULT_SIZE if image_size is None else image_size
+    if size <= 0:
+        raise DatasetError(f"imagefolder: image_size must be positive, got {size}")
+    layout = f"expected {root}/train/<class>/*.jpg and {root}/val/<class>/*.jpg (or test/)"
+    train_dir = root / "train"
+    test_dir = next((root / d for d in ("val", "test") if (root / d).is_dir()), None)
+    if not train_dir.is_dir() or test_dir is None:
+        raise DatasetError(f"imagefolder: {layout}")
+    try:
+        classes, class_to_idx = find_classes(str(train_dir))
+    except FileNotFoundError as e:
+        raise DatasetError(f"imagefolder: {train_dir} has no class folders; {layout}") from e
+    train_images, train_labels = _read_split(train_dir, class_to_idx, size, stream)
+    test_images, test_labels = _read_split(test_dir, class_to_idx, size, stream)
+    return ImageData(
+        name="imagefolder",
+        ssl_images=train_images,
+        train_images=train_images,
+        train_labels=train_labels,
+        test_images=test_images,
+        test_labels=test_labels,
+        num_classes=len(classes),
+        # ImageNet statistics: the usual choice for natural photos of unknown origin.
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+        source=f"imagefolder:{root}",
+    )
