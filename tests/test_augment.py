@@ -23,29 +23,28 @@ import torchvision.transforms.v2 as T
 import torchvision.transforms.v2.functional as TF
 
 from ssl_bench.augment import (
-    AUG_PRESETS,
-    BRIGHTNESS,
-    CONTRAST,
-    HUE,
-    SATURATION,
-    AugSpec,
-    ViewAug,
-    adjust_brightness,
-    adjust_contrast,
-    adjust_hue,
-    adjust_saturation,
     apply_params,
     augment,
     blur_kernel_size,
-    color_jitter,
     gaussian_blur,
     hflip,
     resized_crop,
     sample_params,
     solarize,
     to_grayscale,
-    validate_view,
 )
+from ssl_bench.color import (
+    BRIGHTNESS,
+    CONTRAST,
+    HUE,
+    SATURATION,
+    adjust_brightness,
+    adjust_contrast,
+    adjust_hue,
+    adjust_saturation,
+    color_jitter,
+)
+from ssl_bench.views import AUG_PRESETS, AugSpec, ViewAug, validate_view
 
 CROP_ATOL = 2e-5
 CROP_ATOL_LARGE = 1e-4
