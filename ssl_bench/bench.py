@@ -63,16 +63,8 @@ def bench(
     t = cfg.train
     lr = timing_lr(cfg)
     tau = 0.99 if cfg.method.target == "ema" else None
-    order_gen = torch.Generator().manual_seed(cfg.seed)
 
-    def epochs():
-        # The loop's own data path (device gather, or DataLoader workers when streaming).
-        while True:
-            order = torch.randperm(len(images), generator=order_gen).to(device)
-            yield from epoch_batches(images, order, 0, len(images) // t.batch_size, cfg, SINGLE)
-
-    it = epochs()
-
+    it = _endless_batches(cfg, images, device)
     for _ in range(warmup):
         step(next(it), lr, tau)
     synchronize(device)
@@ -104,6 +96,15 @@ def bench(
         "provenance": provenance(),
         "time": time.time(),
     }
+
+
+def _endless_batches(cfg: RunConfig, images, device: torch.device) -> Iterator[list[torch.Tensor]]:
+    """Epoch after epoch of the loop's own data path (device gather, or DataLoader workers
+    when streaming)."""
+    order_gen = torch.Generator().manual_seed(cfg.seed)
+    while True:
+        order = torch.randperm(len(images), generator=order_gen).to(device)
+        yield from epoch_batches(images, order, 0, len(images) // cfg.train.batch_size, cfg, SINGLE)
 
 
 def _split(step: Step, batches: Iterator[list[torch.Tensor]], lr: float, tau: float | None, steps: int) -> dict:

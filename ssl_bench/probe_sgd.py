@@ -86,14 +86,17 @@ def paper_probe(
     held_f = embed(backbone, train_images[held.cpu()], mean, std, size, workers=workers)
     test_f = embed(backbone, test_images, mean, std, size, workers=workers)
     backbone.train(was_training)
-    with torch.no_grad():
-        held_top1 = [(h(held_f).argmax(1) == labels[held]).float().mean().item() for h in heads]
-        best = max(range(len(heads)), key=lambda i: (held_top1[i], -i))  # a tie: the larger lr
-        logits = heads[best](test_f)
-        yte = test_labels.to(device).long()
-        top = logits.topk(min(5, num_classes), dim=1).indices
-        top1 = (top[:, 0] == yte).float().mean().item()
-        top5 = (top == yte[:, None]).any(dim=1).float().mean().item()
+    return _pick_and_score(heads, held_f, labels[held], test_f, test_labels.to(device).long(), num_classes)
+
+
+@torch.no_grad()
+def _pick_and_score(heads, held_f, held_y, test_f, test_y, num_classes: int) -> dict:
+    """The head whose learning rate did best on the held-out training images, scored on test."""
+    held_top1 = [(h(held_f).argmax(1) == held_y).float().mean().item() for h in heads]
+    best = max(range(len(heads)), key=lambda i: (held_top1[i], -i))  # a tie: the larger lr
+    top = heads[best](test_f).topk(min(5, num_classes), dim=1).indices
+    top1 = (top[:, 0] == test_y).float().mean().item()
+    top5 = (top == test_y[:, None]).any(dim=1).float().mean().item()
     return {"top1": top1, "top5": top5, "learning_rate": LEARNING_RATES[best], "held_out_top1": held_top1[best]}
 
 

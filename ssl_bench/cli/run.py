@@ -49,6 +49,12 @@ def register(sub) -> None:
         help="checkpoint this often within an epoch as well as after each epoch (default 300)",
     )
     r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+    _add_grid_options(r)
+    _add_slurm_options(r)
+    r.set_defaults(func=cmd_run)
+
+
+def _add_grid_options(r) -> None:
     a = r.add_argument_group(
         "ablations", "run a whole ablation grid: ssl-bench run --method byol --ablation batch_size"
     )
@@ -70,6 +76,9 @@ def register(sub) -> None:
         help="local: this machine; slurm: one submitit job array; debug: submitit in-process",
     )
     a.add_argument("--jobs", type=int, default=1, help="local launcher: runs at once (cores are shared between them)")
+
+
+def _add_slurm_options(r) -> None:
     s_ = r.add_argument_group("slurm", "options of --launcher slurm (nothing cluster-specific is built in)")
     s_.add_argument("--partition", default=None)
     s_.add_argument("--time", type=int, default=60, metavar="MINUTES", help="time limit per run (default 60)")
@@ -86,7 +95,6 @@ def register(sub) -> None:
         metavar="KEY=VALUE",
         help="any other sbatch option, e.g. --sbatch constraint=a100 (repeatable)",
     )
-    r.set_defaults(func=cmd_run)
 
 
 def _summary(rec: dict, path: Path) -> str:
@@ -153,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ssl_bench.launch import RunTask, SlurmOptions, launch_local, launch_slurm
+    from ssl_bench.launch import RunTask
     from ssl_bench.sweep import adopt_finished_twins, dump_grid, grid_status, summarize
     from ssl_bench.sweep import to_launch as pending
 
@@ -161,21 +169,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise BadInput(f"--jobs {args.jobs}: must be >= 1")
     if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
         raise BadInput(f"--data-dir {args.data_dir}: no such directory")
-    sbatch = []
-    for item in args.sbatch:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise BadInput(f"--sbatch {item!r}: expected KEY=VALUE, e.g. constraint=a100")
-        sbatch.append((key.strip().lstrip("-"), value.strip()))
+    options = _slurm_options(args)
     ablation, preset, points = grid_from(args)
     if not args.dry_run:
         check_writable(Path(args.out), "--out")
     statuses = grid_status(Path(args.out), points)
-    if not args.dry_run:
-        adopted = adopt_finished_twins(Path(args.out), pending(statuses))
-        if adopted:
-            print(f"{len(adopted)} runs already done under another ablation: their records were copied")
-            statuses = grid_status(Path(args.out), points)
+    adopted = [] if args.dry_run else adopt_finished_twins(Path(args.out), pending(statuses))
+    if adopted:
+        print(f"{len(adopted)} runs already done under another ablation: their records were copied")
+        statuses = grid_status(Path(args.out), points)
     todo = pending(statuses)
     print(f"{ablation.name} ({ablation.title}), preset {preset}: {len(points)} runs: {summarize(statuses)}")
     if args.dry_run:
@@ -192,34 +194,53 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise BadInput(f"--gpus-per-run {args.gpus_per_run} is fewer than train.devices={wide} of the grid")
     task = RunTask(str(args.out), args.data_dir, args.device, args.checkpoint_every)
     if args.launcher == "local":
-        at_once = "one after another" if args.jobs == 1 else f"{args.jobs} at a time"
-        print(f"launching {len(todo)} runs on this machine, {at_once}; an ETA follows from the first run's first steps")
-        results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))
-        failed = [r for r in results if r["status"] not in ("done", "running")]
-        print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
-        for r in failed:
-            print(f"  failed: run {r['run_id']}: {r.get('error', 'see its record')}", file=sys.stderr)
-        return EXIT_FAILED if failed else 0
-    options = SlurmOptions(
-        args.partition,
-        args.time,
-        args.gpus_per_run,
-        args.cpus_per_run,
-        args.mem,
-        args.array_parallelism,
-        args.account,
-        args.qos,
-        tuple(sbatch),
+        return _launch_here(args, ablation.name, points, todo, task)
+    return _launch_array(args, ablation.name, preset, points, todo, task, options)
+
+
+def _slurm_options(args: argparse.Namespace):
+    from ssl_bench.launch import SlurmOptions
+
+    sbatch = []
+    for item in args.sbatch:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--sbatch {item!r}: expected KEY=VALUE, e.g. constraint=a100")
+        sbatch.append((key.strip().lstrip("-"), value.strip()))
+    a = args
+    return SlurmOptions(
+        a.partition, a.time, a.gpus_per_run, a.cpus_per_run, a.mem, a.array_parallelism, a.account, a.qos, tuple(sbatch)
     )
+
+
+def _launch_here(args: argparse.Namespace, name: str, points: list, todo: list, task) -> int:
+    from ssl_bench.launch import launch_local
+    from ssl_bench.sweep import grid_status, summarize
+
+    at_once = "one after another" if args.jobs == 1 else f"{args.jobs} at a time"
+    print(f"launching {len(todo)} runs on this machine, {at_once}; an ETA follows from the first run's first steps")
+    results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))
+    failed = [r for r in results if r["status"] not in ("done", "running")]
+    print(f"{name}: {summarize(grid_status(Path(args.out), points))}")
+    for r in failed:
+        print(f"  failed: run {r['run_id']}: {r.get('error', 'see its record')}", file=sys.stderr)
+    return EXIT_FAILED if failed else 0
+
+
+def _launch_array(args: argparse.Namespace, name: str, preset: str, points: list, todo: list, task, options) -> int:
+    """One submitit job array (or, with --launcher debug, the same path in this process)."""
+    from ssl_bench.launch import launch_slurm
+    from ssl_bench.sweep import grid_status, summarize
+
     jobs = launch_slurm(todo, task, options, cluster="slurm" if args.launcher == "slurm" else "debug")
     if args.launcher == "debug":
         for job in jobs:
             job.result()
-        print(f"{ablation.name}: {summarize(grid_status(Path(args.out), points))}")
+        print(f"{name}: {summarize(grid_status(Path(args.out), points))}")
         return 0
     array_id = jobs[0].job_id.split("_")[0] if jobs else "?"
     print(
         f"submitted job array {array_id} with {len(jobs)} tasks; follow with: ssl-bench status --ablation "
-        f"{ablation.name}" + (f" --preset {preset}" if args.preset else "") + f" --out {args.out}"
+        f"{name}" + (f" --preset {preset}" if args.preset else "") + f" --out {args.out}"
     )
     return 0

@@ -69,6 +69,15 @@ def plot_drop_curve(
     return fig
 
 
+def _label_bars(ax, ys, vals) -> None:
+    """Each bar's value (bars of 85.5 and 85.9 look alike), or "not run"."""
+    for yy, v in zip(ys, vals, strict=True):
+        if np.isnan(v):
+            ax.text(0, yy, " not run", va="center", fontsize=6, color="0.4")
+        else:
+            ax.text(v, yy, f" {v:.1f} ", va="center", ha="left" if v >= 0 else "right", fontsize=6)
+
+
 def plot_bars(
     summary: pd.DataFrame,
     paper: pd.DataFrame,
@@ -107,11 +116,7 @@ def plot_bars(
                 label=method,
                 xerr=None if err is None else np.nan_to_num(err),
             )
-            for yy, v in zip(y + off, vals, strict=True):
-                if np.isnan(v):
-                    ax.text(0, yy, " not run", va="center", fontsize=6, color="0.4")
-                else:  # the values, since bars of 85.5 and 85.9 look alike
-                    ax.text(v, yy, f" {v:.1f} ", va="center", ha="left" if v >= 0 else "right", fontsize=6)
+            _label_bars(ax, y + off, vals)
     axes[0].set_title("paper (ImageNet, ResNet-50, 300 epochs)", fontsize=9)
     axes[1].set_title(f"ours ({scale})", fontsize=9)
     for ax in axes:
