@@ -35,6 +35,13 @@ def _parse_scalar(text: str, typ: Any, key: str) -> Any:
     raise SpecError(f"{key}: cannot parse {text!r} as {typ}")
 
 
+def _json(text: str, key: str, expected: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise SpecError(f"{key}={text!r}: expected {expected}") from None
+
+
 def _kind_of(typ: Any) -> str | None:
     """The `kind` a dataclass of a discriminated union carries (its Literal default)."""
     for f in dataclasses.fields(typ):
@@ -55,10 +62,7 @@ def _coerce_union(value: Any, args: tuple, key: str) -> Any:
         if isinstance(value, option):
             return value
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise SpecError(f"{key}={value!r}: expected a JSON object with a kind") from None
+        value = _json(value, key, "a JSON object with a kind")
     kinds = {_kind_of(o): o for o in options if dataclasses.is_dataclass(o)}
     if not isinstance(value, Mapping) or value.get("kind") not in kinds:
         got = value.get("kind") if isinstance(value, Mapping) else value
@@ -101,10 +105,7 @@ def _coerce_dataclass(value: Any, typ: Any, key: str) -> Any:
     if isinstance(value, typ):
         return value
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise SpecError(f"{key}={value!r}: expected a JSON object of {typ.__name__} fields") from None
+        value = _json(value, key, f"a JSON object of {typ.__name__} fields")
     if not isinstance(value, Mapping):
         raise SpecError(f"{key}={value!r}: expected a {typ.__name__}")
     hints = typing.get_type_hints(typ)
