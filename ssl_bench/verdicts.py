@@ -13,8 +13,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the report that calls these, not by the ablations that name them
+    import pandas as pd
+
+
+def _isna(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))  # numpy's float64 is a float
+
 
 METRIC = "linear_top1"  # the paper's metric: linear evaluation top-1
 HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH = "holds", "does not hold", "cannot tell", "not enough runs"
@@ -68,7 +75,7 @@ class Stat:
 def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | None = None) -> Stat | None:
     """The (method, row) cell of `summary` for column `col` (None when nothing finished)."""
     s = summary[(summary.method == method) & (summary.row == row)]
-    if not len(s) or s.iloc[0]["n"] == 0 or pd.isna(s.iloc[0][col]):
+    if not len(s) or s.iloc[0]["n"] == 0 or _isna(s.iloc[0][col]):
         return None
     item = s.iloc[0]
     asked = int(item["n"] + item.get("failed", 0) + item.get("missing", 0) + item.get("corrupt", 0))
@@ -124,7 +131,7 @@ def collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col: str
     random = stat(summary, method, row, random_col, "random-init encoder")
     v = compare(claim, trained, random, NEAR, "below", **kw)
     s = summary[(summary.method == method) & (summary.row == row)]
-    if not len(s) or pd.isna(s.iloc[0].get("z_std")) or pd.isna(s.iloc[0].get("z_std_ideal")):
+    if not len(s) or _isna(s.iloc[0].get("z_std")) or _isna(s.iloc[0].get("z_std_ideal")):
         return v
     ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
     numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below 0.10×)"

@@ -56,6 +56,7 @@ def test_status_and_list_do_not_load_torch(tmp_path):
         assert done.returncode == 0, done.stderr[-2000:]
         imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
         assert "torch" not in imported, f"ssl-bench {' '.join(argv)} imported torch"
+        assert "pandas" not in imported, f"ssl-bench {' '.join(argv)} imported pandas (the report's, not the grid's)"
         print(f"ssl-bench {' '.join(argv)}: {time.perf_counter() - start:.2f} s")  # a figure, never a limit
 
 
