@@ -97,6 +97,12 @@ QUOTE_NEGATIVES = (
     'tuning of the temperature.")'
 )
 BYOL_ROW = _label(True, "ema", 0.0)
+NO_PREDICTOR, NEITHER = _label(False, "ema", 0.0), _label(False, "online", 0.0)
+WITH_NEGATIVES = (_label(True, "ema", 1.0),) + tuple(
+    _sweep_label(b, a) for b in SWEEP for a in ALPHAS if (b, a) != (1.0, 0.1)
+)
+# The rows the claims read (scripts/claims-sweep.sh runs these at three seeds).
+CLAIM_ROWS = (BYOL_ROW, NO_PREDICTOR, NEITHER, *WITH_NEGATIVES)
 
 
 def claims(summary, chance) -> list[Verdict]:
@@ -108,7 +114,7 @@ def claims(summary, chance) -> list[Verdict]:
             "without the predictor, beta = 0 collapses",
             summary,
             "byol",
-            _label(False, "ema", 0.0),
+            NO_PREDICTOR,
             METRIC,
             "random_linear_top1",
             quote=QUOTE_NO_PREDICTOR,
@@ -118,16 +124,14 @@ def claims(summary, chance) -> list[Verdict]:
             "without predictor and target network, beta = 0 collapses",
             summary,
             "byol",
-            _label(False, "online", 0.0),
+            NEITHER,
             METRIC,
             "random_linear_top1",
             quote=QUOTE_NEITHER,
             metric=LINEAR,
         ),
     ]
-    with_negatives = [_label(True, "ema", 1.0)] + [
-        _sweep_label(b, a) for b in SWEEP for a in ALPHAS if (b, a) != (1.0, 0.1)
-    ]
+    with_negatives = WITH_NEGATIVES
     ran = [s for s in (stat(summary, "byol", r, METRIC, r) for r in with_negatives) if s is not None]
     best = max(ran, key=lambda s: s.mean, default=None)
     out.append(
