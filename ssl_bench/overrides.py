@@ -120,7 +120,7 @@ def set_path(obj: Any, path: list[str], value: Any, full_key: str) -> Any:
     hints = typing.get_type_hints(type(obj))
     name = path[0]
     if name not in hints:
-        prefix = full_key[: len(full_key) - len(".".join(path))]
+        prefix = full_key[: len(full_key) - len(".".join(path))].rstrip(".")
         raise SpecError(f"unknown config key {full_key!r}; valid keys under {prefix or 'the top'}: {', '.join(hints)}")
     if len(path) == 1:
         new = coerce(value, hints[name], full_key)

@@ -91,7 +91,7 @@ def test_gradient_accumulation_runs_and_updates_target_once_per_update(tmp_path)
     assert rec["cost"]["steps"] == 12 and rec["curves"][-1]["step"] == 12
 
 
-@pytest.mark.parametrize("method", ["simclr", "simsiam"])
+@pytest.mark.parametrize("method", ["simclr", "simsiam", "moco_v2", "barlow_twins", "vicreg"])
 def test_other_methods_run_end_to_end(tmp_path, method):
     rec = run(smoke(method, **{"train.epochs": 1, "eval.linear_probe": False}), RunEnv(out_dir=tmp_path, **QUIET))
     assert rec["status"] == "done" and 0 <= rec["metrics"]["knn_top1"] <= 1
