@@ -210,3 +210,23 @@ def test_a_moco_run_resumes_to_the_same_result(tmp_path):
         run(cfg, RunEnv(out_dir=tmp_path / "b", should_stop=stop_after(3), **QUIET))
     resumed = run(cfg, RunEnv(out_dir=tmp_path / "b", **QUIET))
     assert resumed["resumes"] and resumed["curves"] == ref["curves"] and resumed["metrics"] == ref["metrics"]
+
+
+def test_the_queue_takes_every_ranks_keys_in_rank_order():
+    """With several processes, each rank enqueues the global batch's keys, both views, in
+    rank order, so every rank's queue stays the same (as MoCo's concat_all_gather)."""
+    from dataclasses import dataclass
+
+    from ssl_bench.objective import keys_to_enqueue
+
+    @dataclass(frozen=True)
+    class TwoRanks:  # rank 0 of two; the other rank's rows are this rank's + 100
+        world: int = 2
+        rank: int = 0
+
+        def gather_with_grad(self, x):
+            return torch.cat([x, x + 100]), 0
+
+    t1, t2 = torch.zeros(3, 4), torch.ones(3, 4)
+    keys = keys_to_enqueue(Branches((t1, t2), (t1, t2)), TwoRanks())
+    assert torch.equal(keys, torch.cat([t1, t1 + 100, t2, t2 + 100]))
