@@ -66,13 +66,14 @@ def index_markdown(
         RULES,
     ]
     if singles:
+        runs_of = sorted({(rec["config"]["method_name"], rec["config"]["seed"]) for rec, _ in singles})
+        commands = ", ".join(f"`ssl-bench run --method {m}" + (f" --seed {k}`" if k else "`") for m, k in runs_of)
         lines += [
             "",
             "## Single runs: the CPU default",
             "",
-            "Reproduce: `ssl-bench run --method byol` (and `--method simclr`, `--method simsiam`); 20 epochs "
-            "of the cpu preset. kNN and linear top-1 (%) on the 2,000 test images, beside a randomly "
-            "initialised encoder of the same architecture and seed.",
+            f"Reproduce: {commands}; 20 epochs of the cpu preset. kNN and linear top-1 (%) on the 2,000 test "
+            "images, beside a randomly initialised encoder of the same architecture and seed.",
             "",
             single_runs_table([(rec, f"cpu-default/{name}") for rec, name in singles]),
         ]
