@@ -14,8 +14,8 @@ def single_runs_table(records: Sequence[dict]) -> str:
     """Single runs (not part of a grid): trained vs random-init encoder, from their records."""
     lines = [
         "| method | seed | kNN top-1 | random init | gain | linear top-1 | random init | training | images/s "
-        "| record |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| machine | record |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for rec, name in sorted(records, key=lambda x: (x[0]["config"]["method_name"], x[0]["config"]["seed"])):
         m, r, c = rec["metrics"], rec["random_init"], rec["cost"]
@@ -23,7 +23,7 @@ def single_runs_table(records: Sequence[dict]) -> str:
             f"| {rec['config']['method_name']} | {rec['config']['seed']} | {PCT * m['knn_top1']:.1f} | "
             f"{PCT * r['knn_top1']:.1f} | {PCT * (m['knn_top1'] - r['knn_top1']):+.1f} | "
             f"{PCT * m['linear_top1']:.1f} | {PCT * r['linear_top1']:.1f} | {c['train_wall_s'] / 60:.1f} min | "
-            f"{c['images_per_s']:.0f} | [{name}]({name}) |"
+            f"{c['images_per_s']:.0f} | {c.get('device_name', '?')} | [{name}]({name}) |"
         )
     return "\n".join(lines)
 
