@@ -189,8 +189,12 @@ def sample_params(
     out_size: int,
     generator: torch.Generator,
     device: torch.device | str | None = None,
+    rows: tuple[int, int] = (0, 1),
 ) -> dict[str, torch.Tensor]:
     """Draw the parameters of ``n`` images, one independent draw per image.
+
+    ``rows=(k, parts)``: draw for ``n × parts`` images, keep the k-th block of ``n``; so each
+    process of a run gets the draws one process would give its rows, whatever the layout.
 
     Keys: ``boxes`` [n, 4] float (top, left, height, width); bool masks ``flip``, ``jitter``,
     ``gray``, ``blur``, ``solarize`` [n]; jitter factors ``brightness``, ``contrast``,
@@ -201,7 +205,8 @@ def sample_params(
     del out_size
     validate_view(view)
     device = generator.device if device is None else torch.device(device)
-    u = torch.rand(n, _N_UNIFORMS, generator=generator, device=device)
+    k, parts = rows
+    u = torch.rand(n * parts, _N_UNIFORMS, generator=generator, device=device)[k * n : (k + 1) * n]
 
     def factor_range(strength: float) -> tuple[float, float]:
         return max(0.0, 1.0 - strength), 1.0 + strength
@@ -280,9 +285,11 @@ def apply_params(x: torch.Tensor, params: dict[str, torch.Tensor], view: ViewAug
     return x.clone() if x is source else x
 
 
-def augment(x: torch.Tensor, view: ViewAug, out_size: int, generator: torch.Generator) -> torch.Tensor:
+def augment(
+    x: torch.Tensor, view: ViewAug, out_size: int, generator: torch.Generator, rows: tuple[int, int] = (0, 1)
+) -> torch.Tensor:
     """One augmented view of a batch: ``apply_params(x, sample_params(...))``."""
-    params = sample_params(view, x.shape[0], (x.shape[-2], x.shape[-1]), out_size, generator, x.device)
+    params = sample_params(view, x.shape[0], (x.shape[-2], x.shape[-1]), out_size, generator, x.device, rows)
     return apply_params(x, params, view, out_size)
 
 

@@ -115,6 +115,9 @@ def paper() -> Callable[[MethodSpec], dict]:
             "backbone": "resnet50",
             "train.epochs": 300,
             "train.batch_size": 4096,
+            # BatchNorm statistics over the whole batch on every device, as the paper's code
+            # does (deepmind-research byol/configs/byol.py: bn_config cross_replica_axis "i").
+            "train.sync_bn": True,
             "method.optim": Optim(name="lars", base_lr=0.3, weight_decay=1e-6, momentum=0.9, warmup_epochs=10),
             "eval.probe": "torch",  # scikit-learn would need ~21 GB and hours for 1.28 M × 2048
         }

@@ -30,8 +30,6 @@ def check_spawnable(cfg: RunConfig, device: str) -> None:
     wants_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     if wants_cuda and world > torch.cuda.device_count():
         raise SpecError(f"train.devices={world} but only {torch.cuda.device_count()} CUDA devices are visible")
-    if cfg.train.sync_bn and not wants_cuda:
-        raise SpecError("train.sync_bn=true needs CUDA devices (torch's SyncBatchNorm); set it false on the CPU")
 
 
 def run_spawned(cfg: RunConfig, env: Any, target: Callable, preempted: type, non_finite: type) -> dict:

@@ -22,6 +22,7 @@ from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.model import Siamese
 from ssl_bench.objective import keys_to_enqueue, objective
 from ssl_bench.schedules import ema_update
+from ssl_bench.sync_bn import global_batch_norm
 
 
 def build_model(cfg: RunConfig, in_chans: int, image_size: int) -> Siamese:
@@ -83,8 +84,9 @@ class Step:
 
     def views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The two augmented, normalised views of a uint8 batch on the device."""
-        v1 = normalize_images(augment(x, self.cfg.aug.view1, self.size, self.aug_gen), self.mean, self.std)
-        v2 = normalize_images(augment(x, self.cfg.aug.view2, self.size, self.aug_gen), self.mean, self.std)
+        rows = (self.dist.rank, self.dist.world)  # this rank's share of the global batch's draw
+        v1 = normalize_images(augment(x, self.cfg.aug.view1, self.size, self.aug_gen, rows), self.mean, self.std)
+        v2 = normalize_images(augment(x, self.cfg.aug.view2, self.size, self.aug_gen, rows), self.mean, self.std)
         if self.cfg.train.channels_last:
             v1 = v1.contiguous(memory_format=torch.channels_last)
             v2 = v2.contiguous(memory_format=torch.channels_last)
@@ -151,13 +153,14 @@ def build_step(
         from torch.nn.parallel import DistributedDataParallel
 
         if t.sync_bn:
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            model = global_batch_norm(model, device)
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if t.compile != "off":
         # Only the forward goes through the compiled wrapper; state is saved from `model`,
         # so checkpoint keys are the same with and without compilation.
         net = torch.compile(net, mode=t.compile)
     optimizer = build_optimizer(cfg, model)
-    # Each process draws its own augmentations (a different stream per rank).
-    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1 + 7919 * dist.rank)
+    # One stream, the same in every process: each draws the global batch's augmentations
+    # and keeps its rows (`Step.views`), so the layout does not change what is trained on.
+    aug_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
     return Step(cfg, model, net, optimizer, mean, std, size, aug_gen, dist)

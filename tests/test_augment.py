@@ -380,6 +380,17 @@ def test_per_image_randomness_and_reproducibility() -> None:
     assert not torch.equal(augment(x, view, 16, gen(13)), y)
 
 
+def test_each_process_gets_its_rows_of_the_global_draw() -> None:
+    """rows=(k, parts): process k of `parts` gets exactly the parameters that one process
+    drawing for the whole batch gives its rows, so the layout does not change augmentation."""
+    view = AUG_PRESETS["byol"].view2
+    whole = sample_params(view, 12, (28, 28), 28, torch.Generator().manual_seed(3))
+    for k in range(3):
+        part = sample_params(view, 4, (28, 28), 28, torch.Generator().manual_seed(3), rows=(k, 3))
+        for name, value in part.items():
+            assert torch.equal(value, whole[name][4 * k : 4 * (k + 1)]), name
+
+
 def test_split_sampling_equals_augment() -> None:
     view = AUG_PRESETS["byol"].view2
     x = images(8, 3, 16, 16)

@@ -38,10 +38,58 @@ def ddp_config(**extra):
     )
 
 
-def test_sync_bn_is_refused_on_the_cpu(tmp_path):
-    with pytest.raises(SpecError, match="needs CUDA"):
-        run(ddp_config(**{"train.sync_bn": True}), RunEnv(out_dir=tmp_path, device="cpu", **QUIET))
-    assert not any(tmp_path.rglob("*.json"))
+def test_two_processes_with_global_batch_norm_train_what_one_process_trains(tmp_path):
+    """The same global batch, augmentations and BatchNorm statistics (GlooBatchNorm on the
+    CPU) in two processes as in one: the same losses and weights, to float tolerance."""
+    two = ddp_config(**{"train.sync_bn": True})
+    one = ddp_config(**{"train.sync_bn": True, "train.devices": 1})
+    a = run(two, RunEnv(out_dir=tmp_path, device="cpu", **QUIET))
+    b = run(one, RunEnv(out_dir=tmp_path, device="cpu", **QUIET))
+    assert a["cost"]["devices"] == 2 and b["cost"]["devices"] == 1 and a["cost"]["ranks_agree"]
+    assert [p["loss"] for p in a["curves"]] == pytest.approx([p["loss"] for p in b["curves"]], rel=1e-4)
+    wa, wb = (torch.load(tmp_path / r["run_id"] / "encoder.pt") for r in (a, b))
+    # Running statistics inherit the float differences of every layer below: rtol 1e-3.
+    assert all(torch.allclose(wa[k].float(), wb[k].float(), rtol=1e-3, atol=1e-4) for k in wa)
+
+
+def _batch_norm_rank(rank: int, port: int, x: torch.Tensor, w: torch.Tensor, out: dict) -> None:
+    from ssl_bench import distributed
+    from ssl_bench.sync_bn import global_batch_norm
+
+    distributed.init(rank, 2, port, torch.device("cpu"))
+    bn = global_batch_norm(torch.nn.BatchNorm2d(3), torch.device("cpu"))
+    rows = x[rank * 4 : (rank + 1) * 4].clone().requires_grad_()
+    (bn(rows) * w[rank * 4 : (rank + 1) * 4]).sum().backward()
+    out[rank] = (bn(rows).detach(), rows.grad, bn.weight.grad, bn.bias.grad, bn.running_mean, bn.running_var)
+    distributed.shutdown()
+
+
+def test_gloo_batch_norm_equals_batch_norm_on_the_whole_batch():
+    """Forward, input and weight gradients (summed over ranks, as DDP's sum before its mean)
+    and running statistics of GlooBatchNorm in two processes against torch's BatchNorm2d
+    on both halves at once."""
+    import torch.multiprocessing as mp
+
+    from ssl_bench.distributed import free_port
+
+    g = torch.Generator().manual_seed(0)
+    x, w = torch.randn(8, 3, 5, 5, generator=g) * 3 + 1, torch.randn(8, 3, 5, 5, generator=g)
+    with mp.Manager() as manager:
+        out = manager.dict()
+        mp.start_processes(_batch_norm_rank, args=(free_port(), x, w, out), nprocs=2, start_method="spawn")
+        ranks = [out[0], out[1]]
+    ref = torch.nn.BatchNorm2d(3)
+    xr = x.clone().requires_grad_()
+    (ref(xr) * w).sum().backward()
+    y = torch.cat([r[0] for r in ranks])
+    # the second forward of each rank updated the running statistics twice: so does this
+    ref(x)
+    assert torch.allclose(y, torch.nn.functional.batch_norm(x, None, None, training=True), atol=1e-5)
+    assert torch.allclose(torch.cat([r[1] for r in ranks]), xr.grad, atol=1e-5)
+    assert torch.allclose(ranks[0][2] + ranks[1][2], ref.weight.grad, atol=1e-4)
+    assert torch.allclose(ranks[0][3] + ranks[1][3], ref.bias.grad, atol=1e-4)
+    for r in ranks:
+        assert torch.allclose(r[4], ref.running_mean, atol=1e-5) and torch.allclose(r[5], ref.running_var, atol=1e-5)
 
 
 def test_two_process_run_writes_one_record(tmp_path):
