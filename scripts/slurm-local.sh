@@ -4,15 +4,26 @@
 # shared/notes/slurm-single-node.md (measured on this project's machine kind).
 #
 #   scripts/slurm-local.sh install        apt-get the daemons (slurmctld slurmd slurm-client munge)
-#   scripts/slurm-local.sh up BASE        start munged (if not running), slurmctld, slurmd; config in BASE
+#   scripts/slurm-local.sh up BASE [NODES]
+#                                         start munged (if not running), slurmctld and NODES
+#                                         slurmd (default 1); config in BASE
 #   scripts/slurm-local.sh down BASE      stop exactly what `up BASE` started
 #
 # After `up`, export SLURM_CONF=BASE/slurm.conf (printed) so sbatch/squeue/submitit find it.
+#
+# NODES > 1 emulates a cluster on this one host: nodes n1..nN, each its own slurmd (`-N`)
+# on its own port, all at 127.0.0.1, each claiming all of this machine's cores. It needs a
+# Slurm built with --enable-multiple-slurmd (Debian's is); `up` checks `scontrol show
+# config` for MULTIPLE_SLURMD and exits 5, saying so, where it is missing. The node names
+# must resolve, since a job's master address is its first node's name: `up` adds
+# "127.0.0.1 n1 ... nN" to /etc/hosts (marked, and removed by `down`) if they do not.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
 cmd=${1:-}
 base=${2:-}
+nodes=${3:-1}
+HOSTS_MARK="# ssl-bench slurm-local"
 
 need_base() {
   [ -n "$base" ] || { echo "usage: $0 $cmd BASE" >&2; exit 2; }
@@ -20,12 +31,13 @@ need_base() {
   base=$(cd "$base" && pwd)
 }
 
-free_port_pair() {
-  python3 - <<'PY'
-import socket
-for p in range(20000, 60000, 2):
+free_ports() {  # the first of $1 consecutive free ports
+  python3 - "$1" <<'PY'
+import socket, sys
+n = int(sys.argv[1])
+for p in range(20000, 60000, n):
     ok = True
-    for q in (p, p + 1):
+    for q in range(p, p + n):
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", q))
@@ -38,6 +50,11 @@ for p in range(20000, 60000, 2):
         break
 PY
 }
+
+# Run "$@" until it succeeds, for at most $WAIT_S seconds (a clock, not a count: a failing
+# command can itself take seconds).
+WAIT_S=${WAIT_S:-120}
+retry() { local end=$((SECONDS + WAIT_S)); until "$@"; do ((SECONDS < end)) || return 1; sleep 0.1; done; }
 
 # A stopped daemon can linger as a zombie until PID 1 reaps it; treat state Z as dead.
 alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null || true); [ -n "$st" ] && [[ "$st" != Z* ]]; }
@@ -70,10 +87,20 @@ case "$cmd" in
     for b in slurmctld slurmd sbatch squeue scontrol sinfo munged; do
       command -v "$b" >/dev/null || { echo "missing $b: run '$0 install' first" >&2; exit 3; }
     done
+    [[ "$nodes" =~ ^[1-9][0-9]?$ ]] || { echo "NODES $nodes: expected 1 to 99" >&2; exit 2; }
     mkdir -p "$base"/{state,spool,log}
-    port=$(free_port_pair)
-    cpus=$(nproc)
+    port=$(free_ports $((nodes + 1)))
+    cpus=$(nproc --all)  # not plain nproc, which OMP_NUM_THREADS lowers
+    ((cpus >= 2)) || cpus=2  # SlurmdParameters=config_overrides trusts it: two tasks fit a node
     mem=$(awk '/MemTotal/ {print int($2/1024) - 512}' /proc/meminfo)
+    if [ "$nodes" = 1 ]; then
+      node_line="NodeName=localhost NodeAddr=127.0.0.1"
+      spool=$base/spool pidfile=$base/slurmd.pid logfile=$base/log/slurmd.log
+    else
+      node_line="NodeName=n[1-$nodes] NodeHostName=localhost NodeAddr=127.0.0.1 Port=[$((port + 1))-$((port + nodes))]"
+      mem=$((mem / nodes))
+      spool=$base/spool/%n pidfile=$base/slurmd-%n.pid logfile=$base/log/slurmd-%n.log
+    fi
     cat >"$base/slurm.conf" <<EOF
 ClusterName=sslbench
 SlurmctldHost=localhost
@@ -85,11 +112,11 @@ AuthInfo=cred_expire=5
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 StateSaveLocation=$base/state
-SlurmdSpoolDir=$base/spool
+SlurmdSpoolDir=$spool
 SlurmctldPidFile=$base/slurmctld.pid
-SlurmdPidFile=$base/slurmd.pid
+SlurmdPidFile=$pidfile
 SlurmctldLogFile=$base/log/slurmctld.log
-SlurmdLogFile=$base/log/slurmd.log
+SlurmdLogFile=$logfile
 SlurmdParameters=config_overrides
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -107,23 +134,40 @@ ReturnToService=2
 KillWait=5
 MinJobAge=300
 EnforcePartLimits=ALL
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem State=UNKNOWN
+$node_line CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
-    if ! pgrep -x munged >/dev/null; then
+    if ! munge -n >/dev/null 2>&1; then  # no live munged (pgrep would count a zombie)
       install -d -o munge -g munge -m 0755 /run/munge
       runuser -u munge -- /usr/sbin/munged </dev/null
-      for _ in $(seq 600); do [ -f /run/munge/munged.pid ] && break; sleep 0.1; done
+      retry munge -n >/dev/null 2>&1 || { echo "munged did not start" >&2; exit 4; }
       cp /run/munge/munged.pid "$base/munged.pid"  # ours to stop
     fi
     /usr/sbin/slurmctld -f "$base/slurm.conf" </dev/null
-    /usr/sbin/slurmd -f "$base/slurm.conf" </dev/null
     export SLURM_CONF="$base/slurm.conf"
-    for _ in $(seq 1200); do  # up to 2 min: a slow CPU starts the daemons slowly
-      [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] && break
-      sleep 0.1
-    done
-    [ "$(sinfo -h -o %T 2>/dev/null)" = idle ] || { echo "slurm did not come up; logs in $base/log" >&2; exit 4; }
+    if [ "$nodes" = 1 ]; then
+      /usr/sbin/slurmd -f "$base/slurm.conf" </dev/null
+    else
+      retry scontrol ping >/dev/null 2>&1 || { echo "slurmctld did not come up; logs in $base/log" >&2; exit 4; }
+      conf=$(scontrol show config 2>/dev/null || true)  # not piped into grep -q: pipefail + SIGPIPE
+      if ! grep -Eq '^MULTIPLE_SLURMD +=.*Yes' <<<"$conf"; then
+        "$0" down "$base" >/dev/null 2>&1 || true
+        echo "this Slurm is built without multiple-slurmd support (scontrol show config has no" \
+          "MULTIPLE_SLURMD = Yes): it cannot emulate $nodes nodes on one host" >&2
+        exit 5
+      fi
+      names=$(seq -f 'n%g' 1 "$nodes" | tr '\n' ' ')
+      if ! getent hosts n1 >/dev/null; then
+        [ -z "$(tail -c1 /etc/hosts)" ] || echo >>/etc/hosts
+        echo "127.0.0.1 $names$HOSTS_MARK $base" >>/etc/hosts
+      fi
+      for n in $names; do
+        mkdir -p "$base/spool/$n"
+        /usr/sbin/slurmd -f "$base/slurm.conf" -N "$n" </dev/null
+      done
+    fi
+    all_idle() { [ "$(sinfo -h -o %T 2>/dev/null | sort -u)" = idle ]; }
+    retry all_idle || { echo "slurm did not come up; logs in $base/log" >&2; exit 4; }
     echo "SLURM_CONF=$base/slurm.conf"
     ;;
   down)
@@ -133,11 +177,16 @@ EOF
       scancel --user="$(id -un)" 2>/dev/null || true
     fi
     stop_pid_file "$base/slurmd.pid"
+    for f in "$base"/slurmd-*.pid; do stop_pid_file "$f"; done
     stop_pid_file "$base/slurmctld.pid"
+    if grep -qF "$HOSTS_MARK $base" /etc/hosts 2>/dev/null; then
+      grep -vF "$HOSTS_MARK $base" /etc/hosts >/etc/hosts.ssl-bench && cat /etc/hosts.ssl-bench >/etc/hosts
+      rm -f /etc/hosts.ssl-bench
+    fi
     stop_pid_file "$base/munged.pid"
     ;;
   *)
-    echo "usage: $0 install | up BASE | down BASE" >&2
+    echo "usage: $0 install | up BASE [NODES] | down BASE" >&2
     exit 2
     ;;
 esac

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as tdist
@@ -50,6 +52,14 @@ class Dist:
 
         return torch.cat(all_gather(x)), self.rank * x.shape[0]
 
+    def broadcast_object(self, obj: object) -> object:
+        """Rank 0's `obj`, on every rank."""
+        if self.world == 1:
+            return obj
+        box = [obj]
+        tdist.broadcast_object_list(box, src=0)
+        return box[0]
+
     def gather_objects(self, obj: object) -> list:
         if self.world == 1:
             return [obj]
@@ -71,21 +81,87 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rank_device(requested: str, rank: int) -> torch.device:
+class DistInitError(RuntimeError):
+    """The processes of a run could not form their group: one line naming what and where."""
+
+
+# How long a collective may wait for the slowest rank: long enough for rank 0's evaluations
+# between epochs at ImageNet scale; a crashed rank ends a SLURM job sooner (srun -K).
+COLLECTIVE_TIMEOUT = timedelta(minutes=30)
+
+
+def rank_device(requested: str, local_rank: int) -> torch.device:
+    """This process's device: the local rank's GPU (modulo the GPUs it can see, since SLURM
+    may show each task only its own), or the CPU."""
     if requested.startswith("cuda") or (requested == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda", rank)
+        return torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
     return torch.device("cpu")
 
 
-def init(rank: int, world: int, port: int, device: torch.device) -> Dist:
+def init(rank: int, world: int, port: int, device: torch.device, timeout_s: float = 120.0) -> Dist:
+    """A process of a run spawned on this machine (`ssl_bench.ranks`)."""
+    return _join(device, rank, world, world, "127.0.0.1", port, timeout_s)
+
+
+def init_from_env(requested: str, timeout_s: float) -> tuple[Dist, torch.device]:
+    """A process of a run started by someone else: torch.distributed's env:// variables
+    (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE), which
+    submitit's TorchDistributedEnvironment.export() sets in a SLURM task, as torchrun does."""
+    e = os.environ
+    try:
+        rank, world = int(e["RANK"]), int(e["WORLD_SIZE"])
+        local_rank, local_world = int(e.get("LOCAL_RANK", rank)), int(e.get("LOCAL_WORLD_SIZE", world))
+        addr, port = e["MASTER_ADDR"], int(e["MASTER_PORT"])
+    except (KeyError, ValueError) as err:
+        raise DistInitError(f"torch.distributed's environment is incomplete or malformed: {err}") from None
+    device = rank_device(requested, local_rank)
+    return _join(device, rank, world, local_world, addr, port, timeout_s), device
+
+
+def _join(
+    device: torch.device, rank: int, world: int, local_world: int, addr: str, port: int, timeout_s: float
+) -> Dist:
+    """Meet the other processes within `timeout_s`, then form the process group.
+
+    The meeting is a counter in a TCPStore on the master: every process adds itself and
+    waits for the count to reach `world`. A wrong world size, an unreachable or unresolvable
+    master or a rank that never starts thus fails in every process within the timeout,
+    with one line, instead of hanging in the backend's own rendezvous.
+    """
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
     else:
-        # The cores are shared between the ranks; oversubscribed threads are much slower.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
-    tdist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+        # The node's cores are shared between its processes; oversubscribed threads are much slower.
+        cores = int(os.environ.get("SLURM_CPUS_PER_TASK", 0)) or max(1, (os.cpu_count() or 1) // local_world)
+        torch.set_num_threads(cores)
+    where = f"rank {rank} of {world}, master {addr}:{port}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        store = tdist.TCPStore(addr, port, world, rank == 0, timedelta(seconds=timeout_s), wait_for_workers=False)
+        arrived = store.add("ssl-bench/arrived", 1)
+    except Exception as err:  # socket, DNS and store errors come as several types
+        raise DistInitError(
+            f"could not reach the run's other processes within {timeout_s:g} s ({where}): {_first_line(err)}"
+        ) from None
+    try:
+        while arrived < world and time.monotonic() < deadline:
+            time.sleep(0.05)
+            arrived = store.add("ssl-bench/arrived", 0)
+    except Exception:  # the master gave up waiting (its deadline came first) and closed the store
+        pass
+    if arrived != world:
+        raise DistInitError(
+            f"only {arrived} of {world} processes arrived within {timeout_s:g} s ({where}): "
+            "is the world size right, and did every task start?"
+        )
+    tdist.init_process_group(backend, store=store, rank=rank, world_size=world, timeout=COLLECTIVE_TIMEOUT)
     return Dist(rank, world)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def shutdown() -> None:

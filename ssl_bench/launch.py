@@ -35,6 +35,10 @@ class RunTask:
     device: str = "auto"
     checkpoint_every_s: float = 300.0
     threads: int | None = None
+    # Processes that train each run together, one SLURM task each (`ssl_bench.task_group`);
+    # 1: the run's own process, which spawns one per device if train.devices asks for it.
+    tasks: int = 1
+    init_timeout_s: float = 120.0  # for the tasks of a run to find each other
     _stop: bool = field(default=False, repr=False)
     # Local, one run after another only (a callback does not pickle): the run's own
     # estimate of its training time, from its first steps.
@@ -60,11 +64,20 @@ class RunTask:
             on_estimate=self.on_estimate,
         )
         try:
-            rec = run(point.config, env)
+            if self.tasks > 1:
+                from ssl_bench.task_group import run_as_task
+
+                rec = run_as_task(point.config, env, self.tasks, self.init_timeout_s)
+            else:
+                rec = run(point.config, env)
         except AlreadyRunning as err:
             print(f"ssl-bench: {err}", flush=True)
             return {"run_id": point.run_id, "status": "running"}
         except Preempted:
+            if os.environ.get("RANK", "0") != "0":
+                # Rank 0 checkpoints and requeues the whole job; this rank ends cleanly, so
+                # no error of it can be read as the run's outcome.
+                return {"run_id": point.run_id, "status": "preempted"}
             if callable(previous):
                 previous(signal.SIGUSR2, None)  # submitit: pickle checkpoint(), requeue, exit
             raise
@@ -89,9 +102,8 @@ class RunTask:
         """submitit's hook: resubmit the same task; the run resumes from its checkpoint."""
         import submitit
 
-        return submitit.helpers.DelayedSubmission(
-            RunTask(self.out_root, self.data_dir, self.device, self.checkpoint_every_s, self.threads), point
-        )
+        fresh = dataclasses.replace(self, _stop=False, on_estimate=None)
+        return submitit.helpers.DelayedSubmission(fresh, point)
 
 
 def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=print) -> list[dict]:
@@ -151,6 +163,16 @@ class SlurmOptions:
     account: str | None = None
     qos: str | None = None
     sbatch: tuple[tuple[str, str], ...] = ()  # any other sbatch option, passed through
+    # One run over nodes × tasks_per_node SLURM tasks, one per device (gpus_per_node GPUs
+    # per node, one per task; none on a CPU cluster). 1 × 1: one task per run, as before.
+    nodes: int = 1
+    tasks_per_node: int = 1
+    gpus_per_node: int = 0
+    cpus_per_task: int | None = None
+
+    @property
+    def tasks(self) -> int:
+        return self.nodes * self.tasks_per_node
 
 
 def launch_slurm(points: Sequence[Point], task: RunTask, options: SlurmOptions, cluster: str = "slurm"):
@@ -161,20 +183,33 @@ def launch_slurm(points: Sequence[Point], task: RunTask, options: SlurmOptions, 
     folder = Path(task.out_root) / (points[0].ablation if points else "sweep") / "_submitit" / "%j"
     executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
     name = f"ssl-bench-{points[0].ablation}" if points else "ssl-bench"
-    params: dict = {"timeout_min": options.time_min, "name": name}
-    if cluster == "slurm":
-        # Only what the user set reaches sbatch: an option a cluster lacks (a GPU gres on a
-        # CPU partition, say) makes sbatch reject the whole array.
-        given = {
-            "slurm_array_parallelism": options.array_parallelism,
-            "gpus_per_node": options.gpus_per_run,
-            "cpus_per_task": options.cpus_per_run,
-            "mem_gb": options.mem_gb,
-            "slurm_partition": options.partition,
-            "slurm_account": options.account,
-            "slurm_qos": options.qos,
-            "slurm_additional_parameters": dict(options.sbatch),
-        }
-        params.update({k: v for k, v in given.items() if v})
+    params = slurm_parameters(options, name) if cluster == "slurm" else {"timeout_min": options.time_min, "name": name}
     executor.update_parameters(**params)
     return executor.map_array(task, list(points))
+
+
+def slurm_parameters(options: SlurmOptions, name: str) -> dict:
+    """submitit's parameters for each run of an array. Only what the user set reaches
+    sbatch: an option a cluster lacks (a GPU gres on a CPU partition, say) makes sbatch
+    reject the whole array."""
+    given = {
+        "slurm_array_parallelism": options.array_parallelism,
+        "gpus_per_node": options.gpus_per_run,
+        "cpus_per_task": options.cpus_per_run,
+        "mem_gb": options.mem_gb,
+        "slurm_partition": options.partition,
+        "slurm_account": options.account,
+        "slurm_qos": options.qos,
+        "slurm_additional_parameters": dict(options.sbatch),
+    }
+    if options.tasks > 1:
+        given |= {
+            "nodes": options.nodes,
+            "tasks_per_node": options.tasks_per_node,
+            "gpus_per_node": options.gpus_per_node,
+            "cpus_per_task": options.cpus_per_task,
+            # srun ends every task as soon as one exits with an error, instead of the
+            # others waiting in a collective until its timeout.
+            "slurm_srun_args": ["--kill-on-bad-exit=1"],
+        }
+    return {"timeout_min": options.time_min, "name": name, **{k: v for k, v in given.items() if v}}

@@ -9,6 +9,7 @@ The loop itself is `ssl_bench.loop`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 import time
 import traceback
@@ -39,7 +40,16 @@ from ssl_bench.records import (
 from ssl_bench.spec import SpecError
 from ssl_bench.step import build_model, uses_bf16
 
-__all__ = ["CHECKPOINT_NAME", "NonFiniteLoss", "Preempted", "RunEnv", "load_run_data", "record_path", "run"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "NonFiniteLoss",
+    "Preempted",
+    "RunEnv",
+    "done_record",
+    "load_run_data",
+    "record_path",
+    "run",
+]
 
 
 @dataclass
@@ -60,6 +70,8 @@ class RunEnv:
     read_every: int | None = None
     # Called once with the run's expected training seconds, timed over its first steps.
     on_estimate: Callable[[float], None] | None = None
+    # How the run's processes were laid out (nodes, tasks, master), kept in its record.
+    layout: dict | None = None
 
 
 def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
@@ -89,7 +101,7 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
     rid = run_id(cfg)
     run_dir = Path(env.out_dir) / rid
     rec_path = run_dir / RECORD_NAME
-    existing = _done_record(rec_path)
+    existing = done_record(rec_path)
     if existing:
         env.log(f"run {rid} is already done: {rec_path}")
         return existing
@@ -109,7 +121,7 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
     warn_if_slow_precision(uses_bf16(cfg, device), device, env.log)
     with RunClaim(run_dir, rid):
         try:
-            existing = _done_record(rec_path, corrupt_raises=True)
+            existing = done_record(rec_path, corrupt_raises=True)
         except CorruptRecord as err:
             env.log(f"{err}; kept aside as {set_aside(err.path).name}, and the run starts again")
             existing = None
@@ -122,7 +134,7 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
         return _run_claimed(cfg, env, data, device, run_dir, SINGLE)
 
 
-def _done_record(rec_path: Path, corrupt_raises: bool = False) -> dict | None:
+def done_record(rec_path: Path, corrupt_raises: bool = False) -> dict | None:
     """The record at `rec_path` if it says done. A corrupt one counts as not done, and
     raises CorruptRecord where asked (inside the claim, where it is set aside)."""
     try:
@@ -200,16 +212,29 @@ def _train(
     )
     reset_peak_memory(device)
     train_wall = loop.train(rid)
+    # Every rank must end with the same weights (DDP keeps them equal); a difference would
+    # mean the ranks trained different models, and the record says so.
+    fingerprints = dist.gather_objects(_fingerprint(loop.step_fn.model))
     if not dist.main:
-        dist.barrier()  # rank 0 evaluates and writes the record
-        return {}
+        # No barrier after this: rank 0's evaluation can outlast any collective's timeout.
+        return {"run_id": rid, "status": "trained", "rank": dist.rank}
     record.update(_finish(loop, train_wall, device))
+    record["cost"]["ranks_agree"] = len(set(fingerprints)) == 1
+    if not record["cost"]["ranks_agree"]:
+        env.log(f"run {rid}: WARNING: the ranks ended with different weights")
     atomic_write(run_dir / "encoder.pt", lambda f: torch.save(loop.step_fn.model.backbone.state_dict(), f), mode="wb")
     write_json_atomic(run_dir / RECORD_NAME, record)
     # The record is durable; only now is the training state disposable.
     (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
-    dist.barrier()
     return record
+
+
+def _fingerprint(model: torch.nn.Module) -> str:
+    """A digest of every parameter and buffer, to compare the ranks' models exactly."""
+    h = hashlib.sha256()
+    for t in model.state_dict().values():
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
@@ -244,6 +269,7 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
             "steps": loop.total,
             "device": str(device),
             "devices": loop.dist.world,
+            "layout": loop.env.layout,
             "device_name": device_name(device),
             "peak_memory_bytes": peak_memory(device),
             "threads": torch.get_num_threads(),

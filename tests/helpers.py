@@ -36,3 +36,92 @@ def wait_until(done, progress, what: str, stall_s: float = 900.0, cap_s: float =
                 f"no progress towards {what} for {now - last_change:.0f}s ({now - start:.0f}s in all); last: {seen!r}"
             )
         time.sleep(poll_s)
+
+
+SLURM_BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "munged")
+# scripts/slurm-local.sh's exit code where Slurm lacks multiple-slurmd (no emulated nodes).
+NO_MULTIPLE_SLURMD = 5
+
+
+def _which(name):
+    import shutil
+
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin")
+
+
+class local_slurm:  # noqa: N801 (used like a function: `with local_slurm(base, nodes) as base`)
+    """A real Slurm on localhost for one test module (scripts/slurm-local.sh), with `nodes`
+    emulated nodes; skips, saying why, only where Slurm cannot run here (not root, the
+    daemons not installed, or no multiple-slurmd support for nodes > 1)."""
+
+    def __init__(self, base, nodes: int = 1) -> None:
+        import os
+        from pathlib import Path
+
+        self.base, self.nodes = Path(base), nodes
+        self.script = Path(__file__).resolve().parent.parent / "scripts" / "slurm-local.sh"
+        self.env = {**os.environ, "PATH": os.environ["PATH"] + ":/usr/sbin:/sbin"}
+        self.old: dict = {}
+
+    def __enter__(self):
+        import logging
+        import os
+
+        import pytest
+
+        if os.geteuid() != 0:
+            pytest.skip("a local Slurm needs root (slurmd); run the suite as root to include these tests")
+        missing = [b for b in SLURM_BINARIES if not _which(b)]
+        if missing:
+            pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing): run scripts/slurm-local.sh install")
+        pytest.importorskip("submitit")
+        up = self._script("up", str(self.nodes))
+        if up.returncode == NO_MULTIPLE_SLURMD:
+            pytest.skip(up.stderr.strip())
+        assert up.returncode == 0, up.stderr + up.stdout
+        self.old = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
+        os.environ["SLURM_CONF"] = str(self.base / "slurm.conf")
+        os.environ["PATH"] = self.env["PATH"]
+        logging.getLogger("submitit").setLevel(logging.ERROR)
+        return self.base
+
+    def __exit__(self, *exc) -> None:
+        import os
+
+        self._script("down")
+        for k, v in self.old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    def _script(self, *args: str):
+        import subprocess
+
+        return subprocess.run(
+            [str(self.script), args[0], str(self.base), *args[1:]],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+        )
+
+
+def queue_state() -> str:
+    """squeue's view of this user's jobs: part of the progress a wait watches."""
+    import subprocess
+
+    return subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout.strip()
+
+
+def wait_for(done, what, progress):
+    """Wait on progress (the queue's states, the records, a heartbeat's step), never on a
+    fixed deadline: a slower CPU only makes this take longer."""
+    import subprocess
+
+    try:
+        wait_until(done, lambda: (queue_state(), progress()), what)
+    except AssertionError as err:
+        subprocess.run(["scancel", "--user=root"], capture_output=True)
+        raise AssertionError(f"{err}; squeue:\n{queue_state()}") from None

@@ -6,14 +6,10 @@ Skips, saying why, only where Slurm cannot run (not root, or the daemons are not
 installed: `scripts/slurm-local.sh install`, which .ci/run calls)."""
 
 import json
-import logging
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-from helpers import smoke_grid, wait_until
+from helpers import local_slurm, smoke_grid, wait_for
 
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.cli import main
@@ -21,59 +17,11 @@ from ssl_bench.records import RECORD_NAME, read_record
 from ssl_bench.sweep import grid_status, summarize
 from ssl_bench.train import RunEnv, run
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts" / "slurm-local.sh"
-BINARIES = ("slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "munged")
-
-
-def _which(name):
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/bin")
-
 
 @pytest.fixture(scope="module")
 def slurm(tmp_path_factory):
-    if os.geteuid() != 0:
-        pytest.skip("a local Slurm needs root (slurmd); run the suite as root to include these tests")
-    missing = [b for b in BINARIES if not _which(b)]
-    if missing:
-        pytest.skip(f"Slurm is not installed ({', '.join(missing)} missing): run scripts/slurm-local.sh install")
-    pytest.importorskip("submitit")
-    base = tmp_path_factory.mktemp("slurm")
-    env = {**os.environ, "PATH": os.environ["PATH"] + ":/usr/sbin:/sbin"}
-    up = subprocess.run(
-        [str(SCRIPT), "up", str(base)], capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, env=env
-    )
-    assert up.returncode == 0, up.stderr + up.stdout
-    old = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
-    os.environ["SLURM_CONF"] = str(base / "slurm.conf")
-    os.environ["PATH"] = env["PATH"]
-    logging.getLogger("submitit").setLevel(logging.ERROR)
-    try:
+    with local_slurm(tmp_path_factory.mktemp("slurm"), nodes=1) as base:
         yield base
-    finally:
-        subprocess.run(
-            [str(SCRIPT), "down", str(base)], capture_output=True, timeout=600, stdin=subprocess.DEVNULL, env=env
-        )
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def queue_state() -> str:
-    """squeue's view of this user's jobs: part of the progress a wait watches."""
-    return subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout.strip()
-
-
-def wait_for(done, what, progress):
-    """Wait on progress (the queue's states, the records, a heartbeat's step), never on a
-    fixed deadline: a slower CPU only makes this take longer."""
-    try:
-        wait_until(done, lambda: (queue_state(), progress()), what)
-    except AssertionError as err:
-        subprocess.run(["scancel", "--user=root"], capture_output=True)
-        raise AssertionError(f"{err}; squeue:\n{queue_state()}") from None
 
 
 def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ssl_bench.cli.common import (
     grid_from,
     validate_device,
 )
+from ssl_bench.cli.slurm_options import add_slurm_options, set_devices_from_layout, slurm_options
 
 
 def register(sub) -> None:
@@ -50,7 +52,7 @@ def register(sub) -> None:
     )
     r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     _add_grid_options(r)
-    _add_slurm_options(r)
+    add_slurm_options(r)
     r.set_defaults(func=cmd_run)
 
 
@@ -76,25 +78,6 @@ def _add_grid_options(r) -> None:
         help="local: this machine; slurm: one submitit job array; debug: submitit in-process",
     )
     a.add_argument("--jobs", type=int, default=1, help="local launcher: runs at once (cores are shared between them)")
-
-
-def _add_slurm_options(r) -> None:
-    s_ = r.add_argument_group("slurm", "options of --launcher slurm (nothing cluster-specific is built in)")
-    s_.add_argument("--partition", default=None)
-    s_.add_argument("--time", type=int, default=60, metavar="MINUTES", help="time limit per run (default 60)")
-    s_.add_argument("--gpus-per-run", type=int, default=0)
-    s_.add_argument("--cpus-per-run", type=int, default=None)
-    s_.add_argument("--mem", type=float, default=None, metavar="GB")
-    s_.add_argument("--array-parallelism", type=int, default=256, help="at most this many tasks at once")
-    s_.add_argument("--account", default=None)
-    s_.add_argument("--qos", default=None)
-    s_.add_argument(
-        "--sbatch",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any other sbatch option, e.g. --sbatch constraint=a100 (repeatable)",
-    )
 
 
 def _summary(rec: dict, path: Path) -> str:
@@ -169,7 +152,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise BadInput(f"--jobs {args.jobs}: must be >= 1")
     if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
         raise BadInput(f"--data-dir {args.data_dir}: no such directory")
-    options = _slurm_options(args)
+    options = slurm_options(args)
+    set_devices_from_layout(args, options)
     ablation, preset, points = grid_from(args)
     if not args.dry_run:
         check_writable(Path(args.out), "--out")
@@ -192,25 +176,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     wide = max(p.config.train.devices for p in todo)
     if args.launcher == "slurm" and args.gpus_per_run and wide > args.gpus_per_run:
         raise BadInput(f"--gpus-per-run {args.gpus_per_run} is fewer than train.devices={wide} of the grid")
-    task = RunTask(str(args.out), args.data_dir, args.device, args.checkpoint_every)
+    task = RunTask(
+        str(args.out),
+        args.data_dir,
+        args.device,
+        args.checkpoint_every,
+        tasks=options.tasks,
+        init_timeout_s=args.init_timeout,
+    )
     if args.launcher == "local":
         return _launch_here(args, ablation.name, points, todo, task)
     return _launch_array(args, ablation.name, preset, points, todo, task, options)
-
-
-def _slurm_options(args: argparse.Namespace):
-    from ssl_bench.launch import SlurmOptions
-
-    sbatch = []
-    for item in args.sbatch:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise BadInput(f"--sbatch {item!r}: expected KEY=VALUE, e.g. constraint=a100")
-        sbatch.append((key.strip().lstrip("-"), value.strip()))
-    a = args
-    return SlurmOptions(
-        a.partition, a.time, a.gpus_per_run, a.cpus_per_run, a.mem, a.array_parallelism, a.account, a.qos, tuple(sbatch)
-    )
 
 
 def _launch_here(args: argparse.Namespace, name: str, points: list, todo: list, task) -> int:
@@ -239,8 +215,10 @@ def _launch_array(args: argparse.Namespace, name: str, preset: str, points: list
         print(f"{name}: {summarize(grid_status(Path(args.out), points))}")
         return 0
     array_id = jobs[0].job_id.split("_")[0] if jobs else "?"
+    layout = "" if options.tasks == 1 else f" of {options.nodes} node(s) × {options.tasks_per_node} tasks each"
+    sets = "".join(f" --set {shlex.quote(o)}" for o in args.overrides)
     print(
-        f"submitted job array {array_id} with {len(jobs)} tasks; follow with: ssl-bench status --ablation "
-        f"{name}" + (f" --preset {preset}" if args.preset else "") + f" --out {args.out}"
+        f"submitted job array {array_id} with {len(jobs)} runs{layout}; follow with: ssl-bench status --ablation "
+        f"{name}" + (f" --preset {preset}" if args.preset else "") + f" --out {args.out}{sets}"
     )
     return 0
