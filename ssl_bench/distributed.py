@@ -67,10 +67,6 @@ class Dist:
         tdist.all_gather_object(out, obj)
         return out
 
-    def barrier(self) -> None:
-        if self.world > 1:
-            tdist.barrier()
-
 
 SINGLE = Dist()
 
