@@ -17,10 +17,12 @@ def add_slurm_options(r: argparse.ArgumentParser) -> None:
     s_ = r.add_argument_group("slurm", "options of --launcher slurm (nothing cluster-specific is built in)")
     s_.add_argument("--partition", default=None)
     s_.add_argument("--time", type=int, default=60, metavar="MINUTES", help="time limit per run (default 60)")
-    s_.add_argument("--gpus-per-run", type=int, default=0)
+    s_.add_argument(
+        "--gpus-per-run", type=int, default=0, help="GPUs of a one-task run, which starts one process per GPU itself"
+    )
     s_.add_argument("--cpus-per-run", type=int, default=None)
     s_.add_argument("--mem", type=float, default=None, metavar="GB")
-    s_.add_argument("--array-parallelism", type=int, default=256, help="at most this many tasks at once")
+    s_.add_argument("--array-parallelism", type=int, default=256, help="at most this many runs at once")
     s_.add_argument("--account", default=None)
     s_.add_argument("--qos", default=None)
     s_.add_argument(
