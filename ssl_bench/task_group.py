@@ -20,9 +20,9 @@ from pathlib import Path
 from ssl_bench.config import RunConfig, run_id
 from ssl_bench.distributed import Dist, init_from_env, shutdown
 from ssl_bench.liveness import AlreadyRunning, RunClaim, check_not_running
-from ssl_bench.records import RECORD_NAME, CorruptRecord, set_aside
+from ssl_bench.records import RECORD_NAME
 from ssl_bench.spec import SpecError
-from ssl_bench.train import RunEnv, done_record, run
+from ssl_bench.train import RunEnv, done_record, done_record_once_claimed, run
 
 __all__ = ["run_as_task"]
 
@@ -89,12 +89,7 @@ def _claim(cfg: RunConfig, env: RunEnv, claim: contextlib.ExitStack) -> str:
         claim.enter_context(RunClaim(run_dir, rid))
     except AlreadyRunning as err:
         return str(err)
-    try:
-        if done_record(rec_path, corrupt_raises=True):  # finished by another process meanwhile
-            return "done"
-    except CorruptRecord as err:
-        env.log(f"{err}; kept aside as {set_aside(err.path).name}, and the run starts again")
-    return "train"
+    return "done" if done_record_once_claimed(rec_path, env.log) else "train"
 
 
 def _prefixed(log, dist: Dist):

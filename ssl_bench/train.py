@@ -46,6 +46,7 @@ __all__ = [
     "Preempted",
     "RunEnv",
     "done_record",
+    "done_record_once_claimed",
     "load_run_data",
     "record_path",
     "run",
@@ -120,11 +121,7 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
         check_spawnable(cfg, env.device)
     warn_if_slow_precision(uses_bf16(cfg, device), device, env.log)
     with RunClaim(run_dir, rid):
-        try:
-            existing = done_record(rec_path, corrupt_raises=True)
-        except CorruptRecord as err:
-            env.log(f"{err}; kept aside as {set_aside(err.path).name}, and the run starts again")
-            existing = None
+        existing = done_record_once_claimed(rec_path, env.log)
         if existing:  # finished by another process while this one loaded the data
             env.log(f"run {rid} is already done: {rec_path}")
             return existing
@@ -132,6 +129,16 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
             # Inputs are valid: one process per device, each running this function.
             return run_spawned(cfg, env, run, Preempted, NonFiniteLoss)
         return _run_claimed(cfg, env, data, device, run_dir, SINGLE)
+
+
+def done_record_once_claimed(rec_path: Path, log: Callable[[str], None]) -> dict | None:
+    """The done record at `rec_path`, read again with the run's claim held (another
+    process may have finished it meanwhile); a corrupt one is set aside and the run redone."""
+    try:
+        return done_record(rec_path, corrupt_raises=True)
+    except CorruptRecord as err:
+        log(f"{err}; kept aside as {set_aside(err.path).name}, and the run starts again")
+        return None
 
 
 def done_record(rec_path: Path, corrupt_raises: bool = False) -> dict | None:
