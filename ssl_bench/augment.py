@@ -243,19 +243,24 @@ def _to_float(x: torch.Tensor) -> torch.Tensor:
     return x.to(torch.float32)
 
 
-def apply_params(x: torch.Tensor, params: dict[str, torch.Tensor], view: ViewAug, out_size: int) -> torch.Tensor:
+def apply_params(
+    x: torch.Tensor, params: dict[str, torch.Tensor], view: ViewAug, out_size: int, crop: bool = True
+) -> torch.Tensor:
     """Apply one view with pre-drawn ``params`` to ``x`` [B, C, H, W] (uint8, or float in [0, 1]).
 
     Order as BYOL Table 6: crop+resize, flip, colour jitter, grayscale, blur, solarize. Returns
     float32 [B, C, out_size, out_size] in [0, 1]. Ops whose probability or strength is 0 in
     ``view`` are skipped outright (as torchvision skips a zero-strength jitter), which is exact.
+    ``crop=False``: ``x`` is this view's crops, already cut at out_size (`ViewCrops`).
     """
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"expected x of shape [B, 1 or 3, H, W], got {tuple(x.shape)}")
     source = x
     x = _to_float(x)
     full_image = view.crop_scale == (1.0, 1.0) and view.crop_ratio == (1.0, 1.0)
-    if not (full_image and x.shape[-2] == x.shape[-1] == out_size):
+    if not crop and x.shape[-2:] != (out_size, out_size):
+        raise ValueError(f"crop=False needs crops of {out_size}x{out_size}, got {tuple(x.shape[-2:])}")
+    if crop and not (full_image and x.shape[-2] == x.shape[-1] == out_size):
         # Skipped only when every box is surely the whole image at the output size: grid_sample's
         # coordinate normalisation is not bit-exact, so this keeps the "none" preset an identity
         # (torchvision's resize likewise returns the input when the size is unchanged).
@@ -286,11 +291,17 @@ def apply_params(x: torch.Tensor, params: dict[str, torch.Tensor], view: ViewAug
 
 
 def augment(
-    x: torch.Tensor, view: ViewAug, out_size: int, generator: torch.Generator, rows: tuple[int, int] = (0, 1)
+    x: torch.Tensor,
+    view: ViewAug,
+    out_size: int,
+    generator: torch.Generator,
+    rows: tuple[int, int] = (0, 1),
+    crop: bool = True,
 ) -> torch.Tensor:
-    """One augmented view of a batch: ``apply_params(x, sample_params(...))``."""
+    """One augmented view of a batch: ``apply_params(x, sample_params(...))``. The draw is
+    the same with ``crop=False`` (crops cut elsewhere), so the stream does not depend on it."""
     params = sample_params(view, x.shape[0], (x.shape[-2], x.shape[-1]), out_size, generator, x.device, rows)
-    return apply_params(x, params, view, out_size)
+    return apply_params(x, params, view, out_size, crop)
 
 
 def normalize_images(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:

@@ -13,12 +13,22 @@ import torch
 
 from ssl_bench.config import RunConfig
 from ssl_bench.data import ImageFiles
+from ssl_bench.data.view_crops import ViewCrops
 from ssl_bench.distributed import Dist
 
 
 def on_device(images: torch.Tensor | ImageFiles, device: torch.device) -> torch.Tensor | ImageFiles:
     """Images moved to the device, or left on disk when they are streamed."""
     return images if isinstance(images, ImageFiles) else images.to(device)
+
+
+def training_images(images: torch.Tensor | ImageFiles, cfg: RunConfig, device: torch.device):
+    """The SSL images where the training loop reads them: on the device, or files for the
+    DataLoader workers, which also cut the run's crops when they come from whole images."""
+    images = on_device(images, device)
+    if isinstance(images, ViewCrops):
+        images = images.with_views((cfg.aug.view1, cfg.aug.view2), cfg.seed)
+    return images
 
 
 def _stack(images: list[torch.Tensor]) -> torch.Tensor:
@@ -44,14 +54,18 @@ def epoch_batches(
     steps_per_epoch: int,
     cfg: RunConfig,
     dist: Dist,
+    epoch: int = 0,
 ) -> Iterator[list[torch.Tensor]]:
     """This process's micro-batches (uint8, on the order's device) for the updates
-    `first_step` .. the end of the epoch (a resumed run starts mid-epoch)."""
+    `first_step` .. the end of the epoch (a resumed run starts mid-epoch). Crops cut from
+    whole images (`ViewCrops`) come as [B, 2, C, H, W] pairs, drawn for `epoch`."""
     steps = [micro_batches(order, k, cfg, dist) for k in range(first_step, steps_per_epoch)]
     if not isinstance(images, ImageFiles):
         for idx in steps:
             yield [images[i] for i in idx]
         return
+    if isinstance(images, ViewCrops):
+        images = images.at_epoch(epoch)
     flat = [i.tolist() for idx in steps for i in idx]
     it = iter(loader(images, flat, cfg.data.workers, order.device))
     for idx in steps:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ssl_bench.batches import epoch_batches, on_device
+from ssl_bench.batches import epoch_batches, training_images
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData
 from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device, synchronize
@@ -54,7 +54,7 @@ def bench(
     the allocator settle there), then time each part of `steps` more."""
     device = resolve_device(device_name_or_auto)
     data = data if data is not None else load_run_data(cfg, data_dir)
-    images = on_device(data.ssl_images, device)
+    images = training_images(data.ssl_images, cfg, device)
     size = cfg.data.image_size or images.shape[-1]
     mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
     std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ssl_bench.dataset_info import DATASET_INFO
 from ssl_bench.overrides import coerce, parse_set_args, set_path
 from ssl_bench.presets import PRESETS, default_preset, register_preset
 from ssl_bench.records import SCHEMA_VERSION
@@ -23,6 +24,7 @@ from ssl_bench.spec import MethodSpec, SpecError, validate_method
 from ssl_bench.views import AUG_PRESETS, AugSpec, ViewAug, validate_view
 
 PROBES = ("sklearn", "torch", "paper")
+CROP_SOURCES = ("stored", "full")
 PRECISIONS = ("auto", "fp32", "bf16")
 COMPILE_MODES = ("off", "default", "max-autotune", "max-autotune-no-cudagraphs")
 # A field added after records exist is marked so: at its default it stays out of the run
@@ -49,6 +51,14 @@ class DataConfig:
     # batches, same result.
     stream: bool = field(default=False, metadata=EXECUTION_ONLY)
     workers: int = field(default=8, metadata=EXECUTION_ONLY)  # DataLoader workers when streaming
+    # Where the training crops are cut from. "stored": the image as loaded (image folders:
+    # shorter side resized to image_size, centre kept). "full": the whole decoded image, in
+    # DataLoader workers, resized bicubic (BYOL Table 6); evaluation then uses the usual
+    # resize to image_size / 0.875 and centre crop. Image folders only.
+    crop_source: str = field(default="stored", metadata=ADDED_LATER)
+    # With crop_source=full: the decoded image's shorter side before cropping (256, say,
+    # for speed), or 0 to keep each file's own size as the paper does.
+    source_size: int = field(default=0, metadata=ADDED_LATER)
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,7 @@ def validate_run(cfg: RunConfig) -> None:
         )
     if cfg.data.workers < 0:
         raise SpecError(f"data.workers={cfg.data.workers} must be >= 0")
+    _validate_crop_source(cfg.data)
     for n in ("train_subset", "test_subset"):
         v = getattr(cfg.data, n)
         if v is not None and v < 1:
@@ -198,6 +209,25 @@ def validate_run(cfg: RunConfig) -> None:
             validate_view(view)
         except ValueError as err:
             raise SpecError(f"{name}: {err}") from None
+
+
+def _validate_crop_source(d: DataConfig) -> None:
+    if d.crop_source not in CROP_SOURCES:
+        raise SpecError(f"data.crop_source={d.crop_source!r} is not one of: {', '.join(CROP_SOURCES)}")
+    if d.source_size < 0 or (d.source_size and d.crop_source != "full"):
+        raise SpecError(f"data.source_size={d.source_size}: must be 0, or >= 1 with data.crop_source=full")
+    if d.source_size and d.image_size is not None and d.source_size < d.image_size:
+        raise SpecError(
+            f"data.source_size={d.source_size} is below data.image_size={d.image_size}: "
+            "use 0 (each file's own size) or at least the view size"
+        )
+    info = DATASET_INFO.get(d.dataset)
+    if d.crop_source == "full" and info is not None and not info.streamable:
+        files = ", ".join(n for n, i in DATASET_INFO.items() if i.streamable)
+        raise SpecError(
+            f"data.crop_source=full: {d.dataset} is stored as arrays of one size; crops from whole "
+            f"decoded images need image files ({files})"
+        )
 
 
 def build_config(

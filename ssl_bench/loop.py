@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssl_bench.batches import epoch_batches, on_device
+from ssl_bench.batches import epoch_batches, on_device, training_images
 from ssl_bench.checkpoint import CHECKPOINT_NAME, save_checkpoint
 from ssl_bench.config import RunConfig
 from ssl_bench.data import ImageData
@@ -112,7 +112,7 @@ class Loop:
     def setup(cls, cfg: RunConfig, env, data: ImageData, device: torch.device, run_dir: Path, dist: Dist) -> Loop:
         # uint8, loaded onto the device once, so no DataLoader on the hot path; or, with
         # data.stream, decoded from disk by DataLoader workers (ssl_bench.batches).
-        images = on_device(data.ssl_images, device)
+        images = training_images(data.ssl_images, cfg, device)
         size = cfg.data.image_size or images.shape[-1]
         mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
         std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
@@ -169,7 +169,7 @@ class Loop:
         # An epoch's order depends only on (seed, epoch), so a resumed run sees the same batches.
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
         order = torch.randperm(len(self.images), generator=g).to(self.step_fn.device)
-        return epoch_batches(self.images, order, first_step, self.steps_per_epoch, self.cfg, self.dist)
+        return epoch_batches(self.images, order, first_step, self.steps_per_epoch, self.cfg, self.dist, epoch)
 
     def train(self, run_id: str) -> float:
         """Steps until the last; returns the training seconds. Raises Preempted after a

@@ -83,10 +83,15 @@ class Step:
         return self.mean.device
 
     def views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two augmented, normalised views of a uint8 batch on the device."""
+        """The two augmented, normalised views of a uint8 batch on the device: [B, C, H, W]
+        images, or [B, 2, C, size, size] pairs of crops already cut by the loader's workers
+        (`data.crop_source=full`), which then get the rest of each view here."""
         rows = (self.dist.rank, self.dist.world)  # this rank's share of the global batch's draw
-        v1 = normalize_images(augment(x, self.cfg.aug.view1, self.size, self.aug_gen, rows), self.mean, self.std)
-        v2 = normalize_images(augment(x, self.cfg.aug.view2, self.size, self.aug_gen, rows), self.mean, self.std)
+        cut = x.ndim == 5
+        x1, x2 = (x[:, 0], x[:, 1]) if cut else (x, x)
+        a1 = augment(x1, self.cfg.aug.view1, self.size, self.aug_gen, rows, crop=not cut)
+        a2 = augment(x2, self.cfg.aug.view2, self.size, self.aug_gen, rows, crop=not cut)
+        v1, v2 = normalize_images(a1, self.mean, self.std), normalize_images(a2, self.mean, self.std)
         if self.cfg.train.channels_last:
             v1 = v1.contiguous(memory_format=torch.channels_last)
             v2 = v2.contiguous(memory_format=torch.channels_last)

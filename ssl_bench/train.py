@@ -85,6 +85,8 @@ def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
         test_subset=d.test_subset,
         image_size=d.image_size,
         stream=d.stream,
+        crop_source=d.crop_source,
+        source_size=d.source_size,
     )
 
 

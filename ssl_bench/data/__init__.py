@@ -152,11 +152,18 @@ def load_dataset(
     test_subset: int | None = None,
     image_size: int | None = None,
     stream: bool = False,
+    crop_source: str = "stored",
+    source_size: int = 0,
 ) -> ImageData:
     """Load a registered dataset, optionally keeping a class-balanced subset.
 
     ``stream`` (imagefolder only) lists the files instead of decoding them: the images
     are then `ImageFiles`, decoded by DataLoader workers while training.
+
+    ``crop_source="full"`` (image files only): the SSL images become `ViewCrops`, crops cut
+    by DataLoader workers from each whole decoded image (its shorter side resized to
+    ``source_size``, or kept with 0), and the labelled images are the usual evaluation
+    resize-then-centre-crop. See `ssl_bench.data.view_crops`.
 
     ``train_subset`` draws ``balanced_subset(train_labels, n, seed=0)`` and
     ``test_subset`` ``balanced_subset(test_labels, n, seed=1)``. Where the SSL
@@ -170,8 +177,40 @@ def load_dataset(
         raise DatasetError(
             f"data.stream=true: {key} is loaded into memory whole; streaming is for {', '.join(streamable)}"
         )
-    data = loader(data_dir, image_size, stream=True) if stream else loader(data_dir, image_size)
-    return _subsets(key, data, train_subset, test_subset)
+    full = crop_source == "full"
+    if full and not DATASET_INFO.get(key, DatasetInfo()).streamable:
+        files = [n for n, info in DATASET_INFO.items() if info.streamable]
+        raise DatasetError(
+            f"data.crop_source=full: {key} is stored as arrays of one size; crops from whole "
+            f"decoded images need image files ({', '.join(files)})"
+        )
+    data = loader(data_dir, image_size, stream=True) if stream or full else loader(data_dir, image_size)
+    data = _subsets(key, data, train_subset, test_subset)
+    return _whole_image_crops(data, source_size, stream) if full else data
+
+
+def _whole_image_crops(data: ImageData, source_size: int, stream: bool) -> ImageData:
+    """`data` (its images listed as files) with the paper's crops and evaluation images."""
+    from ssl_bench.data.imagefolder import eval_resize
+    from ssl_bench.data.view_crops import ViewCrops
+
+    if not all(isinstance(getattr(data, k), ImageFiles) for k in ("ssl_images", "train_images", "test_images")):
+        raise DatasetError(f"data.crop_source=full: the {data.name} loader did not list its images as files")
+    size = data.ssl_images.size
+
+    def evaluation(files: ImageFiles) -> torch.Tensor | ImageFiles:
+        files = ImageFiles(files.paths, size, resize=eval_resize(size))
+        return files if stream else files.decoded()
+
+    ssl = ViewCrops(data.ssl_images.paths, size, source_size)
+    return ImageData(
+        **{
+            **data.__dict__,
+            "ssl_images": ssl,
+            "train_images": evaluation(data.train_images),
+            "test_images": evaluation(data.test_images),
+        }
+    )
 
 
 def _subsets(key: str, data: ImageData, train_subset: int | None, test_subset: int | None) -> ImageData:

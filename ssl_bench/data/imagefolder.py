@@ -1,5 +1,11 @@
 """Class-per-folder image trees (ImageNet, ImageNet-100, ...): decoded into memory, or
 streamed from disk by DataLoader workers (`ImageFiles`).
+
+Two ways to make an image square: `stored` (the default) resizes the shorter side to the
+view size and keeps the centre, and the training crops are cut from that square; the
+BYOL paper's way (`data.crop_source=full`, `ssl_bench.data.view_crops`) cuts the training
+crops from the whole decoded image and evaluates on the usual resize-then-centre-crop
+(shorter side to size / 0.875, 256 for 224).
 """
 
 from __future__ import annotations
@@ -13,24 +19,43 @@ from ssl_bench.data import DatasetError, ImageData, _existing_dir, register_data
 from ssl_bench.dataset_info import DATASET_INFO
 
 _IMAGEFOLDER_DEFAULT_SIZE = 64
+EVAL_CROP_FRACTION = 0.875  # the centre crop's share of the shorter side at evaluation (224 of 256)
 
 
-def _read_image(path: str, size: int) -> torch.Tensor:
+def decode(path: str, at_least: int | None = None):
+    """The file's image as RGB PIL. `at_least`: JPEGs may be decoded at a reduced scale that
+    still covers it on both sides (a large speed-up on ImageNet-sized photos)."""
     from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms import InterpolationMode
-    from torchvision.transforms import functional as TF
 
     try:
         with Image.open(path) as img:
-            # For JPEGs, decode directly at a reduced scale that still covers
-            # `size` on both sides: a large speed-up on ImageNet-sized photos.
-            img.draft("RGB", (size, size))
-            img = img.convert("RGB")
+            if at_least:
+                img.draft("RGB", (at_least, at_least))
+            return img.convert("RGB")
     except (UnidentifiedImageError, OSError) as e:
         raise DatasetError(f"imagefolder: cannot read image {path}: {e}") from e
-    # Same semantics as torchvision's Resize(size) + CenterCrop(size).
-    img = TF.center_crop(TF.resize(img, size, interpolation=InterpolationMode.BILINEAR), [size, size])
+
+
+def to_tensor(img) -> torch.Tensor:
+    """RGB PIL image → uint8 [3, H, W]."""
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def eval_resize(size: int) -> int:
+    """Shorter side before the evaluation centre crop (256 for 224)."""
+    return round(size / EVAL_CROP_FRACTION)
+
+
+def _read_image(path: str, size: int, resize: int | None = None) -> torch.Tensor:
+    """Resize(shorter side) + CenterCrop(size): to `size` itself, bilinear (`stored`), or to
+    `resize`, bicubic as the paper's crops (the evaluation images of `crop_source=full`)."""
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
+
+    img = decode(path, resize or size)
+    mode = InterpolationMode.BICUBIC if resize else InterpolationMode.BILINEAR
+    img = TF.center_crop(TF.resize(img, resize or size, interpolation=mode), [size, size])
+    return to_tensor(img)
 
 
 class ImageFiles(torch.utils.data.Dataset):
@@ -44,9 +69,10 @@ class ImageFiles(torch.utils.data.Dataset):
 
     dtype = torch.uint8
 
-    def __init__(self, paths: list[str], size: int) -> None:
+    def __init__(self, paths: list[str], size: int, resize: int | None = None) -> None:
         self.paths = list(paths)
         self.size = size
+        self.resize = resize  # shorter side before the centre crop; None: `size`
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -58,12 +84,23 @@ class ImageFiles(torch.utils.data.Dataset):
     def dim(self) -> int:
         return 4
 
+    def with_paths(self, paths: list[str]) -> ImageFiles:
+        """The same kind of images for other files (a subset)."""
+        return ImageFiles(paths, self.size, self.resize)
+
     def __getitem__(self, index):
         if isinstance(index, (int, np.integer)):
-            return _read_image(self.paths[index], self.size)
+            return _read_image(self.paths[index], self.size, self.resize)
         if isinstance(index, slice):
-            return ImageFiles(self.paths[index], self.size)
-        return ImageFiles([self.paths[int(i)] for i in index], self.size)
+            return self.with_paths(self.paths[index])
+        return self.with_paths([self.paths[int(i)] for i in index])
+
+    def decoded(self) -> torch.Tensor:
+        """All the images, decoded into one uint8 tensor."""
+        images = torch.empty(self.shape, dtype=torch.uint8)
+        for i in range(len(self)):
+            images[i] = self[i]
+        return images
 
 
 def _read_split(
@@ -85,12 +122,8 @@ def _read_split(
     except FileNotFoundError as e:
         raise DatasetError(f"imagefolder: {split_dir}: {e}") from e
     labels = torch.tensor([label for _, label in samples], dtype=torch.int64)
-    if stream:
-        return ImageFiles([path for path, _ in samples], size), labels
-    images = torch.empty((len(samples), 3, size, size), dtype=torch.uint8)
-    for i, (path, _) in enumerate(samples):
-        images[i] = _read_image(path, size)
-    return images, labels
+    files = ImageFiles([path for path, _ in samples], size)
+    return (files if stream else files.decoded()), labels
 
 
 @register_dataset("imagefolder", DATASET_INFO["imagefolder"])
