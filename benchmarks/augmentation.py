@@ -8,7 +8,7 @@ there ("remove color jitter", "remove grayscale"): they would repeat a run under
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.dataset_info import channels_of
-from ssl_bench.verdicts import METRIC, MUCH_MORE, Verdict, compare, drop
+from ssl_bench.verdicts import METRIC, MUCH_MORE, Scale, Verdict, compare, drop, needs_gap
 from ssl_bench.views import AUG_PRESETS
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 17 (Fig. 3b)"
@@ -83,9 +83,19 @@ QUOTE_CROP = (
     'performance (40.3%, i.e. −27.6 points from 67.9%)."'
 )
 BASELINE = "baseline"
+# The paper's reading of both claims is that SimCLR leans on colour (its colour histograms
+# alone can tell two crops of one image apart), which grey images cannot show.
+GREY_COLOUR = (
+    "cannot show: the images are grey, so removing colour removes only brightness and contrast jitter, "
+    "and there are no colour histograms for SimCLR to lean on"
+)
+GREY_CROP = (
+    "weak: the images are grey, so crop only removes brightness and contrast jitter, blur and "
+    "solarisation, but no colour, the cue the paper finds SimCLR leans on"
+)
 
 
-def claims(summary, chance) -> list[Verdict]:
+def claims(summary, scale: Scale) -> list[Verdict]:
     """BYOL §5, Fig. 3b: removing colour, or keeping only crops, costs SimCLR more than
     MUCH_MORE points beyond what it costs BYOL (each drop against the method's own
     baseline, over seeds)."""
@@ -94,6 +104,9 @@ def claims(summary, chance) -> list[Verdict]:
         ("remove color (jitter and grayscale)", "removing colour", QUOTE_COLOUR),
         ("crop only", "crop only", QUOTE_CROP),
     ):
+        scope = needs_gap(scale, MUCH_MORE)
+        if scale.channels == 1 and scope:
+            scope = GREY_COLOUR if what == "removing colour" else GREY_CROP
         out.append(
             compare(
                 f"{what} costs SimCLR more than {MUCH_MORE:g} points beyond BYOL's drop",
@@ -103,6 +116,7 @@ def claims(summary, chance) -> list[Verdict]:
                 "above",
                 quote=quote,
                 metric="linear top-1",
+                scope=scope,
             )
         )
     return out

@@ -6,7 +6,20 @@ stop-gradient (the paper's "τ = τ_base = 0 throughout"), i.e. target "stopgrad
 """
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
-from ssl_bench.verdicts import CLOSE_TO_BEST, FAR, METRIC, Verdict, all_of, collapsed, compare, stat
+from ssl_bench.verdicts import (
+    CLOSE_TO_BEST,
+    FAR,
+    METRIC,
+    Scale,
+    Verdict,
+    all_of,
+    collapse_scope,
+    collapsed,
+    compare,
+    needs_gap,
+    stat,
+    within,
+)
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 5a"
 ROWS = (
@@ -38,8 +51,14 @@ QUOTE_RANGE = (
     'top-1 accuracy at 300 epochs." (72.5 at 0.99: each within 4.1 points of the best.)'
 )
 
+# Context for a reader of the τ = 0 verdict: the point was later trained without collapse.
+SIMSIAM = (
+    " (SimSiam, Chen & He 2021, later trained this point, stop-gradient with a predictor and no EMA, "
+    "without collapse: a 'does not hold' here agrees with it)"
+)
 
-def claims(summary, chance) -> list[Verdict]:
+
+def claims(summary, scale: Scale) -> list[Verdict]:
     """BYOL §3, §5, Table 5a: τ = 0 collapses; τ = 1 is far below the EMA yet far above a
     randomly initialised encoder; every τ_base in [0.9, 0.999] stays close to the best."""
     out = [
@@ -52,6 +71,7 @@ def claims(summary, chance) -> list[Verdict]:
             "random_linear_top1",
             quote=QUOTE_ZERO,
             metric=LINEAR,
+            scope=collapse_scope(scale) + SIMSIAM * bool(scale.learned is not None and scale.learned > 1),
         )
     ]
     tau1 = stat(summary, "byol", CONSTANT, METRIC, "tau 1")
@@ -70,6 +90,7 @@ def claims(summary, chance) -> list[Verdict]:
             ],
             quote=QUOTE_ONE,
             metric=LINEAR,
+            scope=needs_gap(scale, FAR),
         )
     )
     ran = {r: stat(summary, "byol", r, METRIC, f"tau {r}") for r in EMA_ROWS}
@@ -86,6 +107,7 @@ def claims(summary, chance) -> list[Verdict]:
             parts,
             quote=QUOTE_RANGE,
             metric=LINEAR,
+            scope=within(scale, CLOSE_TO_BEST),
         )
     )
     return out

@@ -59,8 +59,9 @@ class Ablation:
     seeds: tuple[int, ...] = (0,)
     x_label: str = ""  # what the rows vary, for tables and plots
     # The first row of each method is its baseline: drops are measured against it.
-    # The paper's claims, checked on a summary of the records: (summary, chance %) -> verdicts.
-    claims: Callable[[Any, float | None], list] | None = None
+    # The paper's claims, checked on a summary of the records: (summary, Scale) -> verdicts,
+    # each saying what the scale the records ran at can show of it (`ssl_bench.verdicts`).
+    claims: Callable[[Any, Any], list] | None = None
     plot: str = "bars_top1"  # "curve" (drop vs a log2 axis), "bars_drop" or "bars_top1"
     # Rows are numbers compared by their ratio to the baseline (batch size: base / b), so
     # the paper's rows are placed on ours of the same reduction, not the same value.

@@ -41,6 +41,7 @@ class Verdict:
     numbers: str  # what was compared, with the interval and the margin
     quote: str = ""  # the paper's sentence, with its section
     metric: str = ""  # which metric the verdict read
+    scope: str = ""  # what the scale the runs ran at can show of this claim, and why
 
     def __post_init__(self) -> None:
         if not any(self.outcome.startswith(o) for o in OUTCOMES):
@@ -52,7 +53,64 @@ class Verdict:
 
     def line(self) -> str:
         reads = f" [{self.metric}]" if self.metric else ""
-        return f"- {self.claim}: **{self.outcome}**{reads} ({self.numbers})"
+        scope = f" At this scale: {self.scope}." if self.scope else ""
+        return f"- {self.claim}: **{self.outcome}**{reads} ({self.numbers}).{scope}"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """What the records say about the scale they ran at: the facts that decide which of
+    the paper's claims it can show, whatever the runs read."""
+
+    learned: float | None = None  # top-1 points training adds over the random-init encoder (best row)
+    channels: int | None = None  # of the images trained on; 1 is grey
+    chance: float | None = None  # top-1 % of guessing
+
+
+CAN = "can show"
+
+
+def learned_span(summary: pd.DataFrame, col: str = METRIC, random_col: str = "random_" + METRIC) -> float | None:
+    """How far training moves the metric above the random-init encoder at this scale: the
+    largest mean gain of any (method, row). The paper's scale: 72.5 against 1.4 (§3)."""
+    if col not in summary or random_col not in summary:
+        return None
+    gains = (summary[col] - summary[random_col]).dropna()
+    return float(gains.max()) if len(gains) else None
+
+
+def needs_gap(scale: Scale, margin: float) -> str:
+    """Scope of a claim that a trained row lies more than `margin` points from another row
+    or from the random-init encoder: no row can, where training adds no more than that."""
+    if scale.learned is None:
+        return ""
+    if scale.learned <= margin:
+        return (
+            f"cannot show: it asks for a gap of {margin:g} points, and training adds only "
+            f"{scale.learned:.1f} over a random encoder here"
+        )
+    return CAN
+
+
+def within(scale: Scale, margin: float) -> str:
+    """Scope of a claim that rows stay within `margin` points: it cannot fail where all
+    that training adds is less (short of a row falling below the random encoder)."""
+    if scale.learned is None:
+        return ""
+    if scale.learned <= margin:
+        return (
+            f"cannot fail here: training adds only {scale.learned:.1f} points over a random encoder, "
+            f"within the {margin:g}-point margin"
+        )
+    return CAN
+
+
+def collapse_scope(scale: Scale) -> str:
+    """Collapse is told from the projections' spread and the gain over the random-init
+    encoder, so it needs a scale where training adds more than NEAR points."""
+    if scale.learned is not None and scale.learned <= NEAR:
+        return f"cannot show: training adds only {scale.learned:.1f} points, within the {NEAR:g} that marks collapse"
+    return "" if scale.learned is None else f"{CAN}: the projections' spread and the gain over the random encoder"
 
 
 @dataclass(frozen=True)
@@ -138,7 +196,7 @@ def collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col: str
     # Spread-out projections mean no collapse whatever the probe says; collapsed ones
     # leave the decision to the gain over the random-init encoder.
     outcome = FAILS if ratio >= 0.1 and v.outcome in (HOLDS, CANNOT_TELL) else v.outcome
-    return Verdict(claim, outcome, numbers, v.quote, v.metric)
+    return Verdict(claim, outcome, numbers, v.quote, v.metric, v.scope)
 
 
 def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
@@ -167,4 +225,13 @@ RULES = (
     "projections' std is under 0.1 × 1/√d; not collapsed when the gain clears 1 point or the projections stay "
     "spread. A small model trained briefly stays close to its initialisation, so at such a scale a verdict on "
     "collapse reads the projections and the gain, never the top-1 against chance."
+)
+SCOPE_RULES = (
+    "What a scale can show: each claim says whether the scale its runs ran at can show it, and why. Training "
+    "there adds some points of top-1 over a random encoder of the same architecture (the paper's scale adds 71: "
+    "72.5 against 1.4, §3). A claim that asks for a gap as large as that cannot be shown, whatever the runs read, "
+    "and a claim that rows stay within such a margin cannot fail. A claim about colour cannot be shown on grey "
+    "images, and one about batch size is weak where BatchNorm sees far fewer images than the paper's 256. "
+    "Beyond that, every scale but the paper's is shorter and smaller: a verdict there says what holds at that "
+    "scale, not what holds at the paper's."
 )

@@ -8,6 +8,8 @@ printed spread (half of best − worst over 3 seeds, so seeds at −s, 0, +s hav
 Where no ± is printed the paper's rule says the half-range was ≤ 0.25; we use 0.1. The
 random-init encoder scores 1.4 % (§3)."""
 
+import zlib
+
 import pytest
 
 from ssl_bench.ablation import expand, get_ablation
@@ -111,3 +113,53 @@ def test_every_claim_quotes_the_paper_with_its_section():
         for v in rep.verdicts:
             assert v.quote.startswith(("§", "App.", "Tables")) and '"' in v.quote, v
             assert v.metric == "linear top-1"
+
+
+def scopes(name: str, change=None, dataset: str = "imagenet", preset: str = "paper") -> dict[str, str]:
+    ablation = get_ablation(name)
+    entries = paper_entries(name, change)
+    for e in entries:
+        e.record["config"]["data"]["dataset"] = dataset
+    rep = build_report(ablation, entries, baseline=ablation.baseline(preset))
+    return {v.claim: v.scope for v in rep.verdicts}
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_the_papers_scale_can_show_every_claim(name):
+    got = scopes(name)
+    assert all(scope.startswith("can show") for scope in got.values()), got
+
+
+def near_random(spread: float):
+    """A small scale: every row 2.3 points or less above a random encoder at 1.4."""
+    return lambda method, row: (1.4 + 2.3 * (zlib.crc32(f"{method}/{row}".encode()) % 100) / 99, spread)
+
+
+def test_a_scale_that_learns_little_cannot_show_a_five_point_gap_nor_fail_a_five_point_margin():
+    got = scopes("tau", near_random(0.1))
+    one = "tau = 1 is far (> 5 points) below tau = 0.99, yet far above the random-init encoder"
+    assert got[one].startswith("cannot show: it asks for a gap of 5 points"), got
+    (in_range,) = [c for c in got if c.startswith("every tau_base")]
+    assert got[in_range].startswith("cannot fail here"), got
+    assert got["tau = 0 (stop-gradient of online) collapses"].startswith("can show"), got
+
+
+def test_grey_images_cannot_show_the_colour_claim_and_weaken_crop_only():
+    got = scopes("augmentation", dataset="fashion-mnist")
+    colour, crop = (next(v for c, v in got.items() if c.startswith(w)) for w in ("removing colour", "crop only"))
+    assert colour.startswith("cannot show: the images are grey") and crop.startswith("weak: the images are grey")
+    assert all(s.startswith("can show") for s in scopes("augmentation", dataset="cifar10").values())
+
+
+def test_batch_norm_on_a_few_images_weakens_the_batch_size_claims():
+    """At the cpu grid's 16x reduction BatchNorm sees 4 images, not the paper's 256."""
+    ablation = get_ablation("batch_size")
+    entries = []
+    for e in paper_entries("batch_size"):
+        b = int(e.labels["row"])
+        if b in (4096, 256):  # the paper's base and 16x rows, relabelled as the cpu grid's 64 and 4
+            entries.append(Entry({**e.labels, "row": str(b // 64)}, e.record))
+    rep = build_report(ablation, entries, baseline="64")
+    got = {v.claim: v.scope for v in rep.verdicts}
+    stable, falls = (next(v for c, v in got.items() if w in c) for w in ("stays within", "falls by"))
+    assert stable.startswith("weak: BatchNorm sees 4 images") and falls.startswith("weak: BatchNorm sees 4 images")

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ssl_bench.ablation import Ablation
+from ssl_bench.dataset_info import channels_of
 from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
 from ssl_bench.report.plots import plot_bars, plot_drop_curve
 from ssl_bench.report.tables import cost_line, scale_line, table, to_latex, to_markdown
-from ssl_bench.verdicts import RULES, Verdict
+from ssl_bench.verdicts import RULES, SCOPE_RULES, Scale, Verdict, learned_span
 
 CLASSES = {"fashion-mnist": 10, "cifar10": 10, "cifar100": 100, "stl10": 10}
 
@@ -52,6 +53,8 @@ class Report:
             *[line for v in self.verdicts for line in (v.line(), *([f"  - the paper: {v.quote}"] if v.quote else []))],
             "",
             RULES,
+            "",
+            SCOPE_RULES,
         ]
         if image:
             lines += ["", f"![{a.name}]({image})"]
@@ -117,6 +120,13 @@ class Report:
         )
 
     @property
+    def scale_facts(self) -> Scale:
+        """What the records say about their scale, for each claim's scope."""
+        ds = self.records.dataset.dropna() if "dataset" in self.records else []
+        channels = channels_of(str(ds.iloc[0])) if len(ds) else None
+        return Scale(learned=learned_span(self.summary), channels=channels, chance=self.chance)
+
+    @property
     def chance(self) -> float | None:
         n = self.records.num_classes.dropna()
         if len(n):
@@ -147,7 +157,7 @@ def build_report(ablation: Ablation, entries: Sequence[Entry], baseline: str | N
         baseline,
     )
     if ablation.claims is not None:
-        rep.verdicts = ablation.claims(summary, rep.chance)
+        rep.verdicts = ablation.claims(summary, rep.scale_facts)
     return rep
 
 

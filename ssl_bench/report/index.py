@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ssl_bench.report.assemble import Report
 from ssl_bench.report.frame import PCT
-from ssl_bench.verdicts import RULES
+from ssl_bench.verdicts import RULES, SCOPE_RULES
 
 
 def single_runs_table(records: Sequence[dict]) -> str:
@@ -31,13 +31,18 @@ def single_runs_table(records: Sequence[dict]) -> str:
 def claims_table(reports: Sequence[tuple[Report, str]]) -> str:
     """One line per claim of the paper over every ablation reported: decided or not, the
     metric it read, and its numbers (the quotes are in each ablation's section below)."""
-    lines = ["| # | claim | ablation | verdict | reads | numbers |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| # | claim | ablation | verdict | reads | numbers | what this scale can show |",
+        "|---|---|---|---|---|---|---|",
+    ]
     k = 0
     for rep, _ in reports:
         for v in rep.verdicts:
             k += 1
-            numbers = v.numbers.replace("|", "/")
-            lines.append(f"| {k} | {v.claim} | {rep.ablation.name} | **{v.outcome}** | {v.metric} | {numbers} |")
+            numbers, scope = v.numbers.replace("|", "/"), v.scope.replace("|", "/")
+            lines.append(
+                f"| {k} | {v.claim} | {rep.ablation.name} | **{v.outcome}** | {v.metric} | {numbers} | {scope} |"
+            )
     return "\n".join(lines) if k else "No ablation has records yet."
 
 
@@ -64,6 +69,8 @@ def index_markdown(
         claims_table(reports),
         "",
         RULES,
+        "",
+        SCOPE_RULES,
     ]
     if singles:
         runs_of = sorted({(rec["config"]["method_name"], rec["config"]["seed"]) for rec, _ in singles})
