@@ -2,8 +2,10 @@
 # The runs every claim of the paper reads, at three seeds, at the cpu preset, into
 # results/records; then the results index. Idempotent: run it again and it launches only
 # what is missing, failed or interrupted (an interrupted run resumes from its checkpoint),
-# so it can be spread over several sessions. Cheap rows first; the batch-4 rows (16
-# micro-batches of 4 per update) last, being 2-3x slower per run.
+# so it can be spread over several sessions. The rows that decide most claims come first:
+# augmentation, tau, the predictor grid's collapse rows, the batch-size grid's base and
+# 16x rows (the batch-4 runs, 16 micro-batches of 4 per update, are 2-3x slower); the 18
+# rows with negatives, which one claim reads together, come last.
 #
 # About 70 runs: about 2 minutes each on a fast 2-core CPU (Intel Xeon with AVX-512),
 # about 8 on the AVX2-only AMD EPYC (bench 170 images/s); see the README's timing table.
@@ -13,8 +15,10 @@ OUT=${OUT:-results/records}
 ssl-bench run --method byol,simclr --ablation augmentation --seeds 0,1,2 \
   --row baseline --row "remove color (jitter and grayscale)" --row "crop only" --out "$OUT"
 ssl-bench run --method byol --ablation tau --seeds 0,1,2 --out "$OUT"
-ssl-bench run --method byol,simclr --ablation batch_size --seeds 0,1,2 --row 64 --out "$OUT"
 mapfile -t ROWS < <(python -c "from ssl_bench.benchmarks.predictor import CLAIM_ROWS; print(*CLAIM_ROWS, sep='\n')")
-ssl-bench run --method byol --ablation predictor --seeds 0,1,2 "${ROWS[@]/#/--row=}" --out "$OUT"
+# CLAIM_ROWS: BYOL, no predictor, neither (the collapse claims), then the rows with negatives.
+FIRST=("${ROWS[@]:0:3}")
+ssl-bench run --method byol --ablation predictor --seeds 0,1,2 "${FIRST[@]/#/--row=}" --out "$OUT"
 ssl-bench run --method byol,simclr --ablation batch_size --seeds 0,1,2 --row 64 --row 4 --out "$OUT"
+ssl-bench run --method byol --ablation predictor --seeds 0,1,2 "${ROWS[@]/#/--row=}" --out "$OUT"
 ssl-bench report --ablation all --seeds found --runs "$OUT" --out results
