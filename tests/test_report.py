@@ -168,3 +168,50 @@ def test_report_seeds_found_are_the_seeds_on_disk(tmp_path):
     (tmp_path / "broken" / "record.json").write_text("{")
     assert _seeds_found(tmp_path) == "0,2"
     assert _seeds_found(tmp_path / "absent") is None
+
+
+def separation_records(low_noise: float):
+    """3 rows × 3 seeds: the rows differ by 2 points on every metric; seeds add ±1 on the
+    full metrics and ±low_noise on the low-label ones."""
+    import pandas as pd
+
+    recs = []
+    for k, row in enumerate(("a", "b", "c")):
+        for seed, e in zip((0, 1, 2), (-1.0, 0.0, 1.0), strict=True):
+            recs.append(
+                {
+                    "method": "byol",
+                    "row": row,
+                    "seed": seed,
+                    "status": "done",
+                    "linear_top1": 80 + 2 * k + e,
+                    "knn_top1": 70 + 2 * k + e,
+                    "low_0.1": 60 + 2 * k + low_noise * e,
+                    "low_0.01": 50 + 2 * k + 2 * low_noise * e,
+                }
+            )
+    recs.append({**recs[0], "seed": 3, "status": "failed", "linear_top1": float("nan")})
+    return pd.DataFrame(recs)
+
+
+def test_separation_is_the_spread_of_row_means_over_the_pooled_seed_noise():
+    from ssl_bench.report.separation import low_label_verdict, separation
+
+    table = separation(separation_records(low_noise=1.0)).set_index("metric")
+    # Each cell's std over seeds (-1, 0, +1) is 1; the means 0, 2, 4 apart have std 2.
+    assert table.loc["linear_top1", "noise"] == pytest.approx(1.0)
+    assert table.loc["linear_top1", "spread"] == pytest.approx(2.0)
+    assert table.loc["knn_top1", "separation"] == pytest.approx(2.0)
+    assert table.loc["low_0.01", "separation"] == pytest.approx(1.0)
+    assert table.loc["linear_top1", "runs"] == 9  # the failed seed is left out
+    assert low_label_verdict(table.reset_index()) is None
+    sharper = separation(separation_records(low_noise=0.25))
+    assert low_label_verdict(sharper) == "low_0.1"  # noise 0.25: separation 8, beating 2
+
+
+def test_separation_needs_every_metric_and_two_rows_with_two_seeds():
+    from ssl_bench.report.separation import separation
+
+    recs = separation_records(low_noise=1.0)
+    assert separation(recs.drop(columns=["low_0.01"])).empty
+    assert separation(recs[recs.row == "a"]).empty
