@@ -214,8 +214,13 @@ def validate_run(cfg: RunConfig) -> None:
 def _validate_crop_source(d: DataConfig) -> None:
     if d.crop_source not in CROP_SOURCES:
         raise SpecError(f"data.crop_source={d.crop_source!r} is not one of: {', '.join(CROP_SOURCES)}")
-    if d.source_size < 0 or (d.source_size and d.crop_source != "full"):
-        raise SpecError(f"data.source_size={d.source_size}: must be 0, or >= 1 with data.crop_source=full")
+    if d.source_size < 0:
+        raise SpecError(f"data.source_size={d.source_size} must be >= 0 (0: each file's own size)")
+    if d.source_size and d.crop_source != "full":
+        raise SpecError(
+            f"data.source_size={d.source_size} sizes the whole image crops are cut from: it needs "
+            "data.crop_source=full (or 0)"
+        )
     if d.source_size and d.image_size is not None and d.source_size < d.image_size:
         raise SpecError(
             f"data.source_size={d.source_size} is below data.image_size={d.image_size}: "
