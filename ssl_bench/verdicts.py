@@ -179,12 +179,18 @@ def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> S
     return Stat(f"{method} drop at {row}", r.mean - b.mean, se * math.sqrt(n), n, None)
 
 
+# Projections' std over its spread-out value 1/√d: below COLLAPSED they have collapsed;
+# from SPREAD up they are spread out; in between they have shrunk without collapsing.
+COLLAPSED, SPREAD = 0.1, 0.5
+
+
 def collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col: str, random_col: str, **kw) -> Verdict:
     """Collapse, judged against the run's own random-init encoder: the trained encoder is
     no better than a randomly initialised one of the same architecture (its top-1 gain
     over it stays below NEAR points, interval included) and, where the projections'
-    spread was measured, it is under a tenth of its spread-out value 1/√d. Not collapsed:
-    the gain clears NEAR points, or the projections stay spread."""
+    spread was measured, it is under COLLAPSED of its spread-out value 1/√d. Not
+    collapsed: the gain clears NEAR points, or the projections are spread (SPREAD or
+    more). Projections that shrank in between decide nothing: only a clear gain does."""
     trained = stat(summary, method, row, col, f"{row}: trained")
     random = stat(summary, method, row, random_col, "random-init encoder")
     v = compare(claim, trained, random, NEAR, "below", **kw)
@@ -192,10 +198,13 @@ def collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col: str
     if not len(s) or _isna(s.iloc[0].get("z_std")) or _isna(s.iloc[0].get("z_std_ideal")):
         return v
     ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
-    numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below 0.10×)"
-    # Spread-out projections mean no collapse whatever the probe says; collapsed ones
-    # leave the decision to the gain over the random-init encoder.
-    outcome = FAILS if ratio >= 0.1 and v.outcome in (HOLDS, CANNOT_TELL) else v.outcome
+    numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below {COLLAPSED:.2f}×, spread from {SPREAD:.2f}×)"
+    outcome = v.outcome
+    decided = v.outcome in (HOLDS, CANNOT_TELL)  # both sides had seeds enough to decide on
+    if ratio >= SPREAD and decided:
+        outcome = FAILS  # spread-out projections: no collapse, whatever the probe says
+    elif COLLAPSED <= ratio < SPREAD and decided:
+        outcome = CANNOT_TELL  # shrunk, not collapsed; the gain did not clear NEAR either
     return Verdict(claim, outcome, numbers, v.quote, v.metric, v.scope)
 
 
@@ -223,7 +232,8 @@ RULES = (
     "either side it gives the point estimate only. Collapse is judged against the run's own random-init encoder: "
     "collapsed when the trained encoder's top-1 is no more than 1 point above it (interval included) and its "
     "projections' std is under 0.1 × 1/√d; not collapsed when the gain clears 1 point or the projections stay "
-    "spread. A small model trained briefly stays close to its initialisation, so at such a scale a verdict on "
+    "spread (0.5 × 1/√d or more); projections that shrank in between, with no clear gain, cannot tell. A small "
+    "model trained briefly stays close to its initialisation, so at such a scale a verdict on "
     "collapse reads the projections and the gain, never the top-1 against chance."
 )
 SCOPE_RULES = (

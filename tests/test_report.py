@@ -215,3 +215,37 @@ def test_separation_needs_every_metric_and_two_rows_with_two_seeds():
     recs = separation_records(low_noise=1.0)
     assert separation(recs.drop(columns=["low_0.01"])).empty
     assert separation(recs[recs.row == "a"]).empty
+
+
+@pytest.mark.parametrize(
+    "gain, spread, outcome",
+    [
+        (0.0, 0.02, "holds"),  # no better than random, projections collapsed
+        (0.0, 0.80, "does not hold"),  # spread out: not collapsed whatever the probe says
+        (0.0, 0.13, "cannot tell"),  # shrunk, not collapsed, and no gain: nothing decided
+        (3.0, 0.13, "does not hold"),  # shrunk, but a clear gain over the random encoder
+        (3.0, 0.02, "does not hold"),  # collapsed projections over a backbone that learned
+    ],
+)
+def test_collapse_reads_the_gain_and_the_projections_spread(gain, spread, outcome):
+    import pandas as pd
+
+    from ssl_bench.verdicts import collapsed
+
+    summary = pd.DataFrame(
+        [
+            {
+                "method": "byol",
+                "row": "r",
+                "n": 3,
+                "linear_top1": 83.0 + gain,
+                "linear_top1_std": 0.3,
+                "random_linear_top1": 83.0,
+                "random_linear_top1_std": 0.2,
+                "z_std": spread / 16,
+                "z_std_ideal": 1 / 16,
+            }
+        ]
+    )
+    v = collapsed("r collapses", summary, "byol", "r", "linear_top1", "random_linear_top1")
+    assert v.outcome == outcome, v.numbers
