@@ -19,6 +19,18 @@ import torch
 import torch.nn.functional as F
 
 from ssl_bench.color import BRIGHTNESS, CONTRAST, HUE, SATURATION, color_jitter, luma, select
+from ssl_bench.draws import (
+    N_UNIFORMS,
+    U_BLUR,
+    U_FACTORS,
+    U_FLIP,
+    U_GRAY,
+    U_JITTER,
+    U_ORDER,
+    U_SIGMA,
+    U_SOLARIZE,
+    sample_boxes,
+)
 from ssl_bench.views import ViewAug, validate_view
 
 __all__ = [
@@ -129,58 +141,6 @@ def solarize(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 # Parameter sampling
 # ----------------------------------------------------------------------------------------------
 
-_CROP_TRIES = 10  # torchvision RandomResizedCrop.get_params
-
-# Column layout of the single [n, _N_UNIFORMS] uniform draw: a fixed number of draws per image
-# whatever the view, so the generator stream (and thus resumption) does not depend on the view.
-_U_AREA = slice(0, _CROP_TRIES)
-_U_RATIO = slice(_CROP_TRIES, 2 * _CROP_TRIES)
-_U_TOP, _U_LEFT = 2 * _CROP_TRIES, 2 * _CROP_TRIES + 1
-_U_FLIP = _U_LEFT + 1
-_U_JITTER = _U_FLIP + 1
-_U_FACTORS = slice(_U_JITTER + 1, _U_JITTER + 5)  # brightness, contrast, saturation, hue
-_U_ORDER = slice(_U_JITTER + 5, _U_JITTER + 9)
-_U_GRAY = _U_JITTER + 9
-_U_BLUR = _U_GRAY + 1
-_U_SIGMA = _U_BLUR + 1
-_U_SOLARIZE = _U_SIGMA + 1
-_N_UNIFORMS = _U_SOLARIZE + 1
-
-
-def _fallback_box(h: int, w: int, ratio: tuple[float, float]) -> tuple[int, int, int, int]:
-    # torchvision's fallback when no try fits: central crop clamped to the ratio range.
-    in_ratio = w / h
-    if in_ratio < min(ratio):
-        cw, ch = w, int(round(w / min(ratio)))
-    elif in_ratio > max(ratio):
-        ch, cw = h, int(round(h * max(ratio)))
-    else:
-        cw, ch = w, h
-    return (h - ch) // 2, (w - cw) // 2, ch, cw
-
-
-def _sample_boxes(u: torch.Tensor, in_hw: tuple[int, int], view: ViewAug) -> torch.Tensor:
-    """RandomResizedCrop.get_params, vectorised: all tries drawn at once, first valid one kept."""
-    h_in, w_in = in_hw
-    lo, hi = view.crop_scale
-    log_lo, log_hi = math.log(view.crop_ratio[0]), math.log(view.crop_ratio[1])
-    area = (h_in * w_in) * (lo + (hi - lo) * u[:, _U_AREA])
-    aspect = torch.exp(log_lo + (log_hi - log_lo) * u[:, _U_RATIO])
-    # torch.round and Python's round both round half to even.
-    w = torch.sqrt(area * aspect).round_()
-    h = torch.sqrt(area / aspect).round_()
-    ok = (w > 0) & (w <= w_in) & (h > 0) & (h <= h_in)
-    first = ok.to(torch.uint8).argmax(dim=1, keepdim=True)  # argmax returns the first maximum
-    found = ok.any(dim=1)
-    w = w.gather(1, first).squeeze(1)
-    h = h.gather(1, first).squeeze(1)
-    # randint(0, size - crop + 1) as floor(u * count); the clamp guards float rounding at u -> 1.
-    top = torch.minimum(torch.floor(u[:, _U_TOP] * (h_in - h + 1)), h_in - h)
-    left = torch.minimum(torch.floor(u[:, _U_LEFT] * (w_in - w + 1)), w_in - w)
-    fallback = torch.tensor(_fallback_box(h_in, w_in, view.crop_ratio), dtype=u.dtype, device=u.device)
-    boxes = torch.stack((top, left, h, w), dim=1)
-    return torch.where(found[:, None], boxes, fallback)
-
 
 def sample_params(
     view: ViewAug,
@@ -206,7 +166,7 @@ def sample_params(
     validate_view(view)
     device = generator.device if device is None else torch.device(device)
     k, parts = rows
-    u = torch.rand(n * parts, _N_UNIFORMS, generator=generator, device=device)[k * n : (k + 1) * n]
+    u = torch.rand(n * parts, N_UNIFORMS, generator=generator, device=device)[k * n : (k + 1) * n]
 
     def factor_range(strength: float) -> tuple[float, float]:
         return max(0.0, 1.0 - strength), 1.0 + strength
@@ -215,23 +175,23 @@ def sample_params(
     bounds.append((-view.hue, view.hue))
     lows = torch.tensor([b[0] for b in bounds], device=device)
     highs = torch.tensor([b[1] for b in bounds], device=device)
-    factors = lows + (highs - lows) * u[:, _U_FACTORS]
+    factors = lows + (highs - lows) * u[:, U_FACTORS]
     # argsort of i.i.d. uniforms is a uniformly random permutation (ties have probability 0).
-    order = torch.argsort(u[:, _U_ORDER], dim=1)
+    order = torch.argsort(u[:, U_ORDER], dim=1)
     s_lo, s_hi = view.blur_sigma
     return {
-        "boxes": _sample_boxes(u, in_hw, view),
-        "flip": u[:, _U_FLIP] < view.flip_p,
-        "jitter": u[:, _U_JITTER] < view.jitter_p,
+        "boxes": sample_boxes(u, in_hw, view),
+        "flip": u[:, U_FLIP] < view.flip_p,
+        "jitter": u[:, U_JITTER] < view.jitter_p,
         "brightness": factors[:, 0],
         "contrast": factors[:, 1],
         "saturation": factors[:, 2],
         "hue": factors[:, 3],
         "jitter_order": order,
-        "gray": u[:, _U_GRAY] < view.gray_p,
-        "blur": u[:, _U_BLUR] < view.blur_p,
-        "sigma": s_lo + (s_hi - s_lo) * u[:, _U_SIGMA],
-        "solarize": u[:, _U_SOLARIZE] < view.solarize_p,
+        "gray": u[:, U_GRAY] < view.gray_p,
+        "blur": u[:, U_BLUR] < view.blur_p,
+        "sigma": s_lo + (s_hi - s_lo) * u[:, U_SIGMA],
+        "solarize": u[:, U_SOLARIZE] < view.solarize_p,
     }
 
 

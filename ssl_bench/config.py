@@ -268,8 +268,15 @@ def build_config(
         short["train.epochs"] = epochs
     if batch_size is not None:
         short["train.batch_size"] = batch_size
+    overrides = overrides or {}
+    info = DATASET_INFO.get(str(overrides.get("data.dataset", short.get("data.dataset", cfg.data.dataset))))
+    if cfg.data.crop_source == "full" and info is not None and not info.streamable:
+        if "data.crop_source" not in overrides:
+            # A preset's whole-image crops (paper) on data held as arrays: those arrays are
+            # the whole images already, so the stored path is the same computation.
+            short |= {"data.crop_source": "stored", "data.source_size": 0}
     cfg = apply_overrides(cfg, short)
-    return apply_overrides(cfg, overrides or {})
+    return apply_overrides(cfg, overrides)
 
 
 __all__ = [

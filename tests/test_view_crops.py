@@ -188,3 +188,14 @@ def test_two_processes_cut_the_crops_one_process_cuts(tmp_path):
     b = run(two, RunEnv(out_dir=tmp_path / "runs", data_dir=root, device="cpu", **QUIET))
     assert b["cost"]["devices"] == 2 and b["cost"]["ranks_agree"]
     assert [p["loss"] for p in a["curves"]] == pytest.approx([p["loss"] for p in b["curves"]], rel=1e-4)
+
+
+def test_the_paper_preset_on_array_data_keeps_the_stored_images_which_are_whole():
+    from ssl_bench.config import build_config
+
+    assert build_config("byol", preset="paper", dataset="cifar10").data.crop_source == "stored"
+    assert build_config("byol", preset="paper", overrides={"data.dataset": "cifar10"}).data.crop_source == "stored"
+    with pytest.raises(SpecError, match="data.crop_source=full: cifar10"):
+        validate_run(
+            build_config("byol", preset="smoke", overrides={"data.crop_source": "full", "data.dataset": "cifar10"})
+        )

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ssl_bench.data.imagefolder import ImageFiles, decode, to_tensor
+from ssl_bench.draws import crop_box
 from ssl_bench.views import ViewAug
 
 
@@ -78,8 +79,6 @@ class ViewCrops(ImageFiles):
         from torchvision.transforms import InterpolationMode
         from torchvision.transforms import functional as TF
 
-        from ssl_bench.augment import sample_params
-
         if not self.views:
             raise RuntimeError("ViewCrops.with_views(...) must be called before reading crops")
         img = self.source(int(index))
@@ -87,8 +86,7 @@ class ViewCrops(ImageFiles):
         crops = []
         for view in self.views:
             # The same draw as the on-device crop, against this image's own size.
-            box = sample_params(view, 1, (img.height, img.width), self.size, g)["boxes"][0]
-            top, left, height, width = (int(v) for v in box.tolist())
+            top, left, height, width = crop_box(view, (img.height, img.width), g)
             size = [self.size, self.size]
             crops.append(to_tensor(TF.resized_crop(img, top, left, height, width, size, InterpolationMode.BICUBIC)))
         return torch.stack(crops)
