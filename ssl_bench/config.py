@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ssl_bench.dataset_info import DATASET_INFO
+from ssl_bench.dataset_info import DATASET_INFO, whole_images_need_files
 from ssl_bench.overrides import coerce, parse_set_args, set_path
 from ssl_bench.presets import PRESETS, default_preset, register_preset
 from ssl_bench.records import SCHEMA_VERSION
@@ -228,11 +228,7 @@ def _validate_crop_source(d: DataConfig) -> None:
         )
     info = DATASET_INFO.get(d.dataset)
     if d.crop_source == "full" and info is not None and not info.streamable:
-        files = ", ".join(n for n, i in DATASET_INFO.items() if i.streamable)
-        raise SpecError(
-            f"data.crop_source=full: {d.dataset} is stored as arrays of one size; crops from whole "
-            f"decoded images need image files ({files})"
-        )
+        raise SpecError(whole_images_need_files(d.dataset))
 
 
 def build_config(

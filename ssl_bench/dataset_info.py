@@ -30,3 +30,12 @@ DATASET_INFO: dict[str, DatasetInfo] = {
 def channels_of(dataset: str) -> int:
     """The dataset's channel count (3 for a dataset without registered info)."""
     return DATASET_INFO.get(dataset, DatasetInfo()).channels
+
+
+def whole_images_need_files(dataset: str) -> str:
+    """The one-line refusal of data.crop_source=full for a dataset held as arrays."""
+    files = ", ".join(n for n, info in DATASET_INFO.items() if info.streamable)
+    return (
+        f"data.crop_source=full: {dataset} is stored as arrays of one size; crops from whole "
+        f"decoded images need image files ({files})"
+    )

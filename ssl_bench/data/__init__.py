@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssl_bench.dataset_info import DATASET_INFO, DatasetInfo
+from ssl_bench.dataset_info import DATASET_INFO, DatasetInfo, whole_images_need_files
 from ssl_bench.spec import DatasetError  # raised here; defined without torch for the CLI
 
 __all__ = [
@@ -179,11 +179,7 @@ def load_dataset(
         )
     full = crop_source == "full"
     if full and not DATASET_INFO.get(key, DatasetInfo()).streamable:
-        files = [n for n, info in DATASET_INFO.items() if info.streamable]
-        raise DatasetError(
-            f"data.crop_source=full: {key} is stored as arrays of one size; crops from whole "
-            f"decoded images need image files ({', '.join(files)})"
-        )
+        raise DatasetError(whole_images_need_files(key))
     data = loader(data_dir, image_size, stream=True) if stream or full else loader(data_dir, image_size)
     data = _subsets(key, data, train_subset, test_subset)
     return _whole_image_crops(data, source_size, stream) if full else data
