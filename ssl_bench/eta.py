@@ -77,6 +77,10 @@ class SweepClock:
     def finished(self) -> str:
         self.done += 1
         elapsed = time.monotonic() - self.start
-        left = elapsed / self.done * (self.total - self.done)
+        # Runs launched together finish together: while the first `jobs` are finishing, the
+        # ones still in flight are nearly as far along, so each finished run stands for one
+        # per worker (else the first of two parallel runs would predict twice the time).
+        per_run = elapsed / max(self.done, min(self.jobs, self.total))
+        left = per_run * (self.total - self.done)
         eta = f", about {duration(left)} left" if self.done < self.total else ""
         return f"sweep: {self.done}/{self.total} runs finished in {duration(elapsed)}{eta}"

@@ -208,3 +208,20 @@ def test_a_run_says_how_long_it_should_take_and_a_sweep_counts_its_runs(tmp_path
     assert "sweep: 2 runs; if each costs about what this one should" in out
     assert "sweep: 1/2 runs finished in" in out and "left" in out
     assert "sweep: 2/2 runs finished in" in out
+
+
+def test_sweep_clock_counts_parallel_runs_in_flight(monkeypatch):
+    """Two runs at a time: when the first finishes after 8 minutes, its twin is nearly done
+    too, so 18 runs have about 8 × 17 / 2 minutes left, not 8 × 17."""
+    from ssl_bench import eta
+
+    now = [0.0]
+    monkeypatch.setattr(eta.time, "monotonic", lambda: now[0])
+    clock = eta.SweepClock(18, jobs=2)
+    now[0] = 8 * 60
+    assert clock.finished() == "sweep: 1/18 runs finished in 8.0 min, about 68.0 min left"
+    now[0] = 9 * 60
+    assert clock.finished() == "sweep: 2/18 runs finished in 9.0 min, about 72.0 min left"
+    one = eta.SweepClock(3, jobs=1)
+    now[0] += 4 * 60
+    assert one.finished() == "sweep: 1/3 runs finished in 4.0 min, about 8.0 min left"
