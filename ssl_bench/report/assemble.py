@@ -171,14 +171,22 @@ def write_report(rep: Report, out_dir, formats: Sequence[str]) -> list:
     written = []
     name = rep.ablation.name
     if "png" in formats or "svg" in formats:
-        fig = rep.figure()
-        for ext in ("png", "svg"):
-            if ext in formats:
-                path = d / f"{name}.{ext}"
-                atomic_write(path, lambda f, e=ext: fig.savefig(f, format=e, dpi=150), mode="wb")
-                written.append(path)
         import matplotlib.pyplot as plt
 
+        fig = rep.figure()
+        # A plot is a function of the records: no creation date, and SVG ids from a fixed
+        # salt instead of a random one, so the same records write the same bytes.
+        metadata = {"png": {"Software": None}, "svg": {"Date": None}}
+        with plt.rc_context({"svg.hashsalt": name}):
+            for ext in ("png", "svg"):
+                if ext in formats:
+                    path = d / f"{name}.{ext}"
+
+                    def save(f, e=ext):
+                        fig.savefig(f, format=e, dpi=150, metadata=metadata[e])
+
+                    atomic_write(path, save, mode="wb")
+                    written.append(path)
         plt.close(fig)
     image = f"{name}.png" if "png" in formats else None
     if "md" in formats:
