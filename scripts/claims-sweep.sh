@@ -9,8 +9,8 @@
 #
 # About 70 runs: about 2 minutes each on a fast 2-core CPU (Intel Xeon with AVX-512),
 # about 8 on the AVX2-only AMD EPYC (bench 170 images/s); see the README's timing table.
-# JOBS=2 trains two runs at once with one thread each: on that EPYC, 2 x 145 images/s
-# against 195 for one run on both cores (session 7's predictor rows).
+# JOBS=2 trains two runs at once with one thread each: on that EPYC, 126 to 158 images/s
+# each against about 195 for one run on both cores (session 7's predictor rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-results/records}

@@ -181,11 +181,9 @@ def write_report(rep: Report, out_dir, formats: Sequence[str]) -> list:
             for ext in ("png", "svg"):
                 if ext in formats:
                     path = d / f"{name}.{ext}"
-
-                    def save(f, e=ext):
-                        fig.savefig(f, format=e, dpi=150, metadata=metadata[e])
-
-                    atomic_write(path, save, mode="wb")
+                    atomic_write(
+                        path, lambda f, e=ext: fig.savefig(f, format=e, dpi=150, metadata=metadata[e]), mode="wb"
+                    )
                     written.append(path)
         plt.close(fig)
     image = f"{name}.png" if "png" in formats else None
