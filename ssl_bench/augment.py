@@ -71,9 +71,9 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor, out_size: int) -> torch.T
     done with ``grid_sample`` because per-image gathers are several times slower on CPU.
     """
     b, _, h_in, w_in = x.shape
-    boxes = boxes.to(device=x.device, dtype=torch.float32)
+    boxes = boxes.to(device=x.device, dtype=x.dtype)
     top, left, height, width = boxes.unbind(1)
-    dst = torch.arange(out_size, device=x.device, dtype=torch.float32) + 0.5
+    dst = torch.arange(out_size, device=x.device, dtype=x.dtype) + 0.5
 
     def source(start: torch.Tensor, length: torch.Tensor, size: int) -> torch.Tensor:
         pos = ((length / out_size)[:, None] * dst - 0.5).clamp_(min=0.0)
@@ -200,7 +200,7 @@ def _to_float(x: torch.Tensor) -> torch.Tensor:
         return x.to(torch.float32).div_(255.0)
     if not x.is_floating_point():
         raise TypeError(f"expected a uint8 or floating point image batch, got dtype {x.dtype}")
-    return x.to(torch.float32)
+    return x.to(torch.promote_types(x.dtype, torch.float32))  # float64 stays float64
 
 
 def apply_params(
@@ -209,8 +209,8 @@ def apply_params(
     """Apply one view with pre-drawn ``params`` to ``x`` [B, C, H, W] (uint8, or float in [0, 1]).
 
     Order as BYOL Table 6: crop+resize, flip, colour jitter, grayscale, blur, solarize. Returns
-    float32 [B, C, out_size, out_size] in [0, 1]. Ops whose probability or strength is 0 in
-    ``view`` are skipped outright (as torchvision skips a zero-strength jitter), which is exact.
+    float32 [B, C, out_size, out_size] in [0, 1] (float64 for a float64 input). Ops whose probability
+    or strength is 0 in ``view`` are skipped outright (as torchvision skips a zero-strength jitter), which is exact.
     ``crop=False``: ``x`` is this view's crops, already cut at out_size (`ViewCrops`).
     """
     if x.ndim != 4 or x.shape[1] not in (1, 3):

@@ -25,7 +25,7 @@ from ssl_bench.views import AUG_PRESETS, AugSpec, ViewAug, validate_view
 
 PROBES = ("sklearn", "torch", "paper")
 CROP_SOURCES = ("stored", "full")
-PRECISIONS = ("auto", "fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp64")
 COMPILE_MODES = ("off", "default", "max-autotune", "max-autotune-no-cudagraphs")
 # A field added after records exist is marked so: at its default it stays out of the run
 # id, so existing records keep their ids (the default reproduces the old behaviour).
@@ -69,7 +69,10 @@ class TrainConfig:
     # target updated once per update (App. F); the contrastive term then only sees each
     # micro-batch's negatives, and BatchNorm sees micro-batches.
     accumulate: int = 1
-    precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 on the CPU
+    # auto: bf16 autocast on CUDA, fp32 on the CPU. fp64 trains and augments in float64: slow,
+    # for checks that two process layouts train the same model (rounding then sits near 1e-12
+    # whatever the CPU's vector width, where fp32 differences depend on it).
+    precision: str = "auto"
     channels_last: bool = False
     # Processes (one per GPU) for one run, with DistributedDataParallel. batch_size stays
     # the global batch (and sets the lr); each process takes batch_size / devices.

@@ -29,7 +29,12 @@ def build_model(cfg: RunConfig, in_chans: int, image_size: int) -> Siamese:
     # Seeded here so the random-init baseline can be rebuilt exactly at evaluation time.
     torch.manual_seed(cfg.seed)
     backbone, feat_dim = build_backbone(cfg.backbone, in_chans, image_size)
-    return Siamese(cfg.method, backbone, feat_dim)
+    return Siamese(cfg.method, backbone, feat_dim).to(param_dtype(cfg))
+
+
+def param_dtype(cfg: RunConfig) -> torch.dtype:
+    """The dtype of the weights and of the augmented views: float64 only at train.precision=fp64."""
+    return torch.float64 if cfg.train.precision == "fp64" else torch.float32
 
 
 def build_optimizer(cfg: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
@@ -89,6 +94,8 @@ class Step:
         rows = (self.dist.rank, self.dist.world)  # this rank's share of the global batch's draw
         cut = x.ndim == 5
         x1, x2 = (x[:, 0], x[:, 1]) if cut else (x, x)
+        if self.mean.dtype == torch.float64:  # train.precision=fp64: augment in float64 too
+            x1, x2 = (v.to(torch.float64).div_(255.0) for v in (x1, x2))
         a1 = augment(x1, self.cfg.aug.view1, self.size, self.aug_gen, rows, crop=not cut)
         a2 = augment(x2, self.cfg.aug.view2, self.size, self.aug_gen, rows, crop=not cut)
         v1, v2 = normalize_images(a1, self.mean, self.std), normalize_images(a2, self.mean, self.std)
@@ -150,6 +157,7 @@ def build_step(
     run's switches applied (channels_last, SyncBN and DDP across processes, torch.compile)."""
     device = mean.device
     t = cfg.train
+    mean, std = mean.to(param_dtype(cfg)), std.to(param_dtype(cfg))
     model = build_model(cfg, in_chans, size).to(device)
     if t.channels_last:
         model = model.to(memory_format=torch.channels_last)
