@@ -44,8 +44,15 @@ def build_optimizer(cfg: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
         from timm.optim import Lars, param_groups_weight_decay
 
         # BYOL App. C: biases and BatchNorm parameters are excluded from both weight decay
-        # and LARS adaptation. timm's Lars skips adaptation for groups with no weight decay.
-        groups = param_groups_weight_decay(model, o.weight_decay)
+        # and LARS adaptation, by kind (timm's split: 1-D parameters and biases), never by
+        # the value of weight decay. timm's Lars adapts a group whose weight_decay != 0 or
+        # whose always_adapt is set, so the weights' group sets always_adapt: weight_decay=0
+        # still adapts every weight. The placeholder 1.0 asks timm for the split, which it
+        # skips at 0.
+        groups = param_groups_weight_decay(model, 1.0)
+        for group in groups:
+            adapt = group["weight_decay"] != 0  # the weights' group, not the biases/norm one
+            group.update(weight_decay=o.weight_decay if adapt else 0.0, always_adapt=adapt)
         return Lars(groups, lr=0.0, momentum=o.momentum, weight_decay=o.weight_decay, trust_coeff=1e-3)
     params = [p for p in model.parameters() if p.requires_grad]
     if o.name == "sgd":
