@@ -23,12 +23,14 @@ PRESETS: Registry = Registry("preset", "ssl_bench.presets")
 register_preset = PRESETS.register
 
 
-def _cap_widths(spec: MethodSpec, cap: int, prefix: str = "method") -> dict[str, Any]:
+def _cap_widths(spec: MethodSpec, cap: int) -> dict[str, Any]:
+    """Each head's widths capped at `cap`; everything else about the head (BatchNorm, depth)
+    stays the method's own: a scale preset changes sizes, never the method."""
     out: dict[str, Any] = {}
     for part in ("projector", "predictor"):
         mlp: MLP | None = getattr(spec, part)
         if mlp is not None:
-            out[f"{prefix}.{part}"] = MLP(tuple(min(h, cap) for h in mlp.hidden), min(mlp.out, cap), mlp.bn_out)
+            out[f"method.{part}"] = replace(mlp, hidden=tuple(min(h, cap) for h in mlp.hidden), out=min(mlp.out, cap))
     return out
 
 
@@ -41,9 +43,9 @@ def _small_queue(spec: MethodSpec, cap: int) -> dict[str, Any]:
 @register_preset
 def cpu() -> Callable[[MethodSpec], dict]:
     """The embedded default: Fashion-MNIST (a fixed balanced 10k/2k subset shipped in the
-    package), the small convnet, 28 px, minutes on 2 CPU cores. Settings follow
-    shared/notes/cpu-default-experiment.md: small batches and AdamW are what let BYOL beat
-    a random encoder within minutes there; LARS at batch 64 is not the paper's regime."""
+    package), the small convnet, 28 px, minutes on 2 CPU cores. Small batches and AdamW are
+    what let BYOL beat a random encoder within 20 epochs on 2 cores; LARS at batch 64 did
+    not, and is not the paper's regime (batch 4096) anyway."""
 
     def overrides(spec: MethodSpec) -> dict:
         o = {

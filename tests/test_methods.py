@@ -152,3 +152,64 @@ def test_method_from_another_package_via_entry_point(tmp_path, monkeypatch):
     finally:
         METHODS._factories.pop("byol-beta-tenth", None)
         METHODS._origin.pop("byol-beta-tenth", None)
+
+
+def _moco_model_and_optimizer(lr: float, weight_decay: float):
+    """MoCo v2 at the smoke preset's widths, in float64, with plain SGD at (lr, wd)."""
+    cfg = build_config("moco_v2", preset="smoke", overrides={"method.optim": get_method("moco_v2").optim})
+    model = build_model(cfg, in_chans=1, image_size=28).double()
+    opt = torch.optim.SGD(model.online_parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)
+    return cfg, model, opt
+
+
+def test_moco_v2_trains_with_mocos_own_sgd_update():
+    """The symmetrised loss sums two directions; the spec's lr ÷ 2 and wd × 2 make its SGD
+    update MoCo's one-direction update (lr 0.03, wd 1e-4) wherever the two directions are
+    the same, as they are when both views are the same images."""
+    moco = get_method("moco_v2").optim
+    assert (moco.base_lr, moco.weight_decay) == (0.03 / 2, 1e-4 * 2)
+    cfg, ours, ours_opt = _moco_model_and_optimizer(0.03 / 2, 1e-4 * 2)
+    _, theirs, their_opt = _moco_model_and_optimizer(0.03, 1e-4)
+    theirs.load_state_dict(ours.state_dict())
+    start = {k: v.clone() for k, v in ours.state_dict().items()}
+    g = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        x = torch.randn(8, 1, 28, 28, generator=g, dtype=torch.float64)
+        ours_opt.zero_grad()
+        objective(cfg.method, ours(x, x), SINGLE, ours.queue).backward()
+        ours_opt.step()
+        # MoCo's code (Algorithm 1): logits [q·k₊, q·queue] / T, cross-entropy against 0.
+        their_opt.zero_grad()
+        b = theirs(x, x)
+        q = torch.nn.functional.normalize(b.online[0], dim=1)
+        k = torch.nn.functional.normalize(b.target[1], dim=1).detach()
+        queue = torch.nn.functional.normalize(theirs.queue, dim=1)  # keys, ℓ2-normalised
+        logits = torch.cat([(q * k).sum(1, keepdim=True), q @ queue.T], dim=1) / 0.2
+        torch.nn.functional.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long)).backward()
+        their_opt.step()
+    mine, ref = ours.state_dict(), theirs.state_dict()
+    assert all(torch.allclose(mine[k], ref[k], rtol=1e-10, atol=1e-13) for k in mine)
+    assert any(not torch.equal(mine[k], start[k]) for k in mine if k.startswith("backbone")), "nothing moved"
+
+
+@pytest.mark.parametrize("preset", ["cpu", "smoke", "cifar10", "paper", "published"])
+@pytest.mark.parametrize("name", list_methods())
+def test_a_scale_preset_changes_sizes_never_the_method(name, preset):
+    """A preset may cap head widths, τ's base and the queue's length, and choose the
+    optimizer; a head's BatchNorm and depth, the target and the loss stay the method's."""
+    spec = get_method(name)
+    got = build_config(name, preset=preset).method
+    for part in ("projector", "predictor"):
+        mine, theirs = getattr(got, part), getattr(spec, part)
+        assert (mine is None) == (theirs is None), part
+        if theirs is not None:
+            assert (mine.bn, mine.bn_out, len(mine.hidden)) == (theirs.bn, theirs.bn_out, len(theirs.hidden)), part
+            assert mine.out <= theirs.out and all(a <= b for a, b in zip(mine.hidden, theirs.hidden, strict=True))
+    assert got.target == spec.target and got.augmentation == spec.augmentation
+    if isinstance(spec.loss, InfoNCE):
+        assert dataclasses.replace(got.loss, queue=spec.loss.queue) == spec.loss and got.loss.queue <= spec.loss.queue
+    else:
+        assert got.loss == spec.loss
+    assert (got.ema is None) == (spec.ema is None)
+    if spec.ema is not None:
+        assert got.ema.cosine == spec.ema.cosine
