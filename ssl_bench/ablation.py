@@ -124,11 +124,19 @@ def expand(
     preset: str = "cpu",
     seeds: Sequence[int] | None = None,
     epochs: int | None = None,
+    batch_size: int | None = None,
     overrides: Mapping[str, Any] | None = None,
     rows: Sequence[str] | None = None,
 ) -> list[Point]:
-    """The grid: methods × rows × seeds, each a full RunConfig. User overrides apply on
-    top of each row, so `--set` can rescale an ablation without editing it."""
+    """The grid: methods × rows × seeds, each a full RunConfig. The user's `epochs`,
+    `batch_size` and `overrides` apply on top of the preset's and the grid's scale, so
+    `--set` can rescale an ablation without editing it; a key that the grid's rows set is
+    refused, since the user's value would silently make every row the same."""
+    user = dict(overrides or {})
+    if epochs is not None:
+        user.setdefault("train.epochs", epochs)
+    if batch_size is not None:
+        user.setdefault("train.batch_size", batch_size)
     methods = tuple(methods or ablation.methods)
     seeds = tuple(seeds if seeds is not None else ablation.seeds)
     wanted = rows
@@ -142,22 +150,17 @@ def expand(
     scale = ABLATION_SCALE.get(preset, {})
     points: list[Point] = []
     for method in methods:
-        base = build_config(method, preset=preset, overrides={**scale, **(overrides or {})})
+        base = build_config(method, preset=preset, overrides={**scale, **user})
         for row in rows:
             if row.methods is not None and method not in row.methods:
                 continue
             if row.applies is not None and not row.applies(base):
                 continue
             row_overrides = dict(row.resolve(base))
+            _refuse_keys_the_rows_set(ablation.name, row.label, row_overrides, user)
             try:
                 for seed in seeds:
-                    cfg = build_config(
-                        method,
-                        preset=preset,
-                        epochs=epochs,
-                        seed=seed,
-                        overrides={**scale, **row_overrides, **(overrides or {})},
-                    )
+                    cfg = build_config(method, preset=preset, seed=seed, overrides={**scale, **row_overrides, **user})
                     points.append(Point(ablation.name, row.label, method, seed, cfg))
             except SpecError as err:
                 raise SpecError(f"ablation {ablation.name}, row {row.label!r}, method {method}: {err}") from None
@@ -171,6 +174,21 @@ def expand(
             raise SpecError(f"ablation {ablation.name}: rows {q.row!r} and {p.row!r} give the same run for {p.method}")
         seen[p.run_id] = p
     return points
+
+
+def _overlaps(a: str, b: str) -> bool:
+    """Whether two dotted keys set the same field (one may hold the other: method.loss, method.loss.beta)."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _refuse_keys_the_rows_set(name: str, row: str, row_overrides: Mapping[str, Any], user: Mapping[str, Any]) -> None:
+    for key in user:
+        hit = next((k for k in row_overrides if _overlaps(key, k)), None)
+        if hit is not None:
+            raise SpecError(
+                f"{key}={user[key]}: ablation {name} sets {hit} in its rows (row {row!r}), so a value given "
+                "on the command line would override what the row's label says; drop it, or run without --ablation"
+            )
 
 
 def _refuse_temperature_sweep_without_negatives(name: str, points: Sequence[Point]) -> None:

@@ -40,7 +40,9 @@ def add_config_options(p: argparse.ArgumentParser, method_help: str, method_defa
     p.add_argument(
         "--batch-size", type=int, default=None, help="images per optimizer update; lr = base_lr × batch / 256"
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and augmentation")
+    p.add_argument(
+        "--seed", type=int, default=None, help="seed of initialisation, data order and augmentation (default 0)"
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -119,7 +121,7 @@ def configs_from(args: argparse.Namespace) -> list:
             backbone=args.backbone,
             epochs=args.epochs,
             batch_size=args.batch_size,
-            seed=args.seed,
+            seed=args.seed if args.seed is not None else 0,
             overrides=overrides,
         )
         for m in methods
@@ -167,10 +169,18 @@ def grid_from(args: argparse.Namespace):
         seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
     except ValueError:
         raise BadInput(f"--seeds {args.seeds!r}: expected comma-separated integers such as 0,1,2") from None
+    seed = getattr(args, "seed", None)
+    if seed is not None:
+        if seeds is not None:
+            raise BadInput(f"--seed {seed} and --seeds {args.seeds}: give one (a grid takes --seeds)")
+        seeds = [seed]
     preset = args.preset or default_preset(getattr(args, "dataset", None))
     overrides = parse_set_args(args.overrides)
+    # The shorthands beat the preset's and the grid's scale, as --set does (--set wins over both).
     if getattr(args, "dataset", None):
         overrides.setdefault("data.dataset", args.dataset)
+    if getattr(args, "backbone", None):
+        overrides.setdefault("backbone", args.backbone)
     return (
         ablation,
         preset,
@@ -180,6 +190,7 @@ def grid_from(args: argparse.Namespace):
             preset=preset,
             seeds=seeds,
             epochs=args.epochs,
+            batch_size=getattr(args, "batch_size", None),
             overrides=overrides,
             rows=args.rows,
         ),
