@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from ssl_bench.backbones import check_backbone_name
 from ssl_bench.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
@@ -119,6 +120,10 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
         )
     if dist is not None:
         return _run_claimed(cfg, env, data, device, run_dir, dist)
+    # A backbone that cannot take these images (a ViT's patches, say) is refused here,
+    # before the run's directory is claimed or written. The size is the one Loop.setup uses.
+    shape = data.ssl_images.shape
+    check_backbone_name(cfg.backbone, shape[1], cfg.data.image_size or shape[-1])
     if cfg.train.devices > 1:
         check_spawnable(cfg, env.device)
     warn_if_slow_precision(uses_bf16(cfg, device), device, env.log)
