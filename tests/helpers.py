@@ -20,7 +20,7 @@ def smoke(method: str = "byol", **overrides):
 def wait_until(done, progress, what: str, stall_s: float = 900.0, cap_s: float = 3600.0, poll_s: float = 0.5):
     """Wait for `done()` on progress, not on a clock: fail only when `progress()` (a job's
     state, a heartbeat's step) has not changed for `stall_s`, or after `cap_s` in all.
-    Both are far above what the slowest machine of the kind needs; a slow CPU only waits
+    Both are far above what the slowest 2-core CPU measured needs; a slow CPU only waits
     longer, it never fails."""
     import time
 
