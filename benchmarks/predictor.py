@@ -8,7 +8,7 @@ off, target = EMA / stop-gradient of online / online, β ∈ {0, 1} at α = 0.1,
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.spec import EMA
-from ssl_bench.verdicts import CAN, METRIC, NEAR, Scale, Verdict, collapse_scope, collapsed, compare, stat, within
+from ssl_bench.verdicts import METRIC, NEAR, Scale, Verdict, collapse_scope, collapsed, none_above, stat, within
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Tables 5b, 18 and 19"
 _TARGETS = {"ema": "EMA target", "stopgrad": "stop-grad online", "online": "online"}
@@ -133,24 +133,17 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             scope=collapse_scope(scale),
         ),
     ]
-    with_negatives = WITH_NEGATIVES
-    ran = [s for s in (stat(summary, "byol", r, METRIC, r) for r in with_negatives) if s is not None]
-    best = max(ran, key=lambda s: s.mean, default=None)
-    scope = within(scale, NEAR)
-    if scope == CAN:
-        # The best row is picked on the same runs it is judged on: chance favours an improvement.
-        scope += f"; the best of {len(ran)} rows is picked on the runs it is judged on, so chance favours a fail"
+    ran = [s for s in (stat(summary, "byol", r, METRIC, r) for r in WITH_NEGATIVES) if s is not None]
     out.append(
-        compare(
-            f"adding negatives (beta > 0) does not improve BYOL by {NEAR:g} point or more (best of "
-            f"{len(ran)} of the {len(with_negatives)} beta > 0 rows)",
-            best,
+        none_above(
+            f"adding negatives (beta > 0) does not improve BYOL by {NEAR:g} point or more (each of "
+            f"{len(ran)} of the {len(WITH_NEGATIVES)} beta > 0 rows, tested together)",
+            ran,
             stat(summary, "byol", BYOL_ROW, METRIC, "BYOL"),
             NEAR,
-            "below",
             quote=QUOTE_NEGATIVES,
             metric=LINEAR,
-            scope=scope,
+            scope=within(scale, NEAR),
         )
     )
     return out

@@ -1,11 +1,16 @@
 """Deciding a claim of the paper from runs over seeds: pure functions of a summary frame
 (one row per method and grid row: mean, std and n of each metric over seeds).
 
-Every decision compares an interval with a margin stated up front. The interval is the
-difference of two means ± 2 standard errors (unpaired, over seeds); with one seed on
-either side nothing is decided and the point estimate is given. A claim holds only when
-the whole interval clears the margin on the claimed side, does not hold only when the
-whole interval lies on the other side, and otherwise reads "cannot tell".
+Every decision compares an interval with a margin stated up front. The design is fixed
+before any run: unpaired over seeds (the two sides need not share seeds), and the interval
+is Welch's 95 % t-interval for the difference of two means, its degrees of freedom from
+Welch–Satterthwaite. At n = 3 per side that multiplies the standard error by about 2.8, not
+2: ± 2 SE covers some 88 % there. A claim holds only when the whole interval clears the
+margin on the claimed side (so a true difference exactly on the margin reads "holds" at most
+2.5 % of the time), does not hold only when the whole interval lies on the other side, and
+otherwise reads "cannot tell"; with one seed on either side the point estimate is given.
+A claim about several comparisons (several rows, or several conditions) is decided on
+Bonferroni-simultaneous intervals: each at 1 − 0.05/m for m comparisons.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ def _isna(v) -> bool:
 
 METRIC = "linear_top1"  # the paper's metric: linear evaluation top-1
 HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH = "holds", "does not hold", "cannot tell", "not enough runs"
+NOT_TESTABLE = "not testable at this scale"
 OUTCOMES = (HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH)
+# Two-sided coverage of every interval; each side errs with (1 - COVERAGE) / 2.
+COVERAGE = 0.95
 
 # The margins, in points of top-1, that turn the paper's words into tests.
 NEAR = 1.0  # "stays nearly constant", "does not improve significantly"
@@ -48,11 +56,26 @@ class Verdict:
             raise ValueError(f"unknown outcome {self.outcome!r}")
 
     @property
+    def testable(self) -> bool:
+        """False where the scale can neither show the claim nor make it fail (its scope
+        says "cannot show" or "cannot fail"): then no outcome is a verdict on the claim."""
+        return not self.scope.startswith(("cannot show", "cannot fail"))
+
+    @property
+    def reading(self) -> str:
+        """What a headline prints: the outcome, or "not testable at this scale (why)"."""
+        if self.testable:
+            return self.outcome
+        return f"{NOT_TESTABLE} ({self.scope.split(': ', 1)[-1]})"
+
+    @property
     def decided(self) -> bool:
-        return self.outcome in (HOLDS, FAILS)
+        return self.testable and self.outcome in (HOLDS, FAILS)
 
     def line(self) -> str:
         reads = f" [{self.metric}]" if self.metric else ""
+        if not self.testable:
+            return f"- {self.claim}: **{NOT_TESTABLE}**{reads}: {self.scope} (the runs read: {self.numbers})."
         scope = f" At this scale: {self.scope}." if self.scope else ""
         return f"- {self.claim}: **{self.outcome}**{reads} ({self.numbers}).{scope}"
 
@@ -123,6 +146,13 @@ class Stat:
     std: float
     n: int
     of: int | None = None
+    # The variance terms (s²/n, n − 1) of the means it is made of, for Welch–Satterthwaite;
+    # empty for a plain mean over seeds, whose one term comes from std and n.
+    parts: tuple[tuple[float, int], ...] = ()
+
+    @property
+    def terms(self) -> tuple[tuple[float, int], ...]:
+        return self.parts or ((self.std**2 / self.n, self.n - 1),)
 
     def text(self) -> str:
         seeds = f"n={self.n}" + (f" of {self.of}" if self.of is not None and self.of != self.n else "")
@@ -142,9 +172,31 @@ def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | No
     )
 
 
-def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str, **kw) -> Verdict:
+def t_quantile(p: float, df: float) -> float:
+    """The p-quantile of Student's t with df degrees of freedom (df may be fractional)."""
+    from scipy.special import stdtrit  # here, so that naming a claim does not load scipy
+
+    return float(stdtrit(df, p))
+
+
+def welch_interval(a: Stat, b: Stat, family: int = 1) -> tuple[float, float, float]:
+    """(low, high, df): the two-sided COVERAGE t-interval of a.mean − b.mean, unpaired,
+    with Welch–Satterthwaite degrees of freedom; for a family of m comparisons, each
+    interval at 1 − (1 − COVERAGE)/m (Bonferroni), so all m hold together at COVERAGE."""
+    terms = a.terms + b.terms
+    var = sum(v for v, _ in terms)
+    diff = a.mean - b.mean
+    if var == 0:
+        return diff, diff, math.inf
+    df = var**2 / sum(v**2 / d for v, d in terms if v > 0)
+    half = t_quantile(1 - (1 - COVERAGE) / (2 * family), df) * math.sqrt(var)
+    return diff - half, diff + half, df
+
+
+def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str, *, family: int = 1, **kw) -> Verdict:
     """Decide a − b against `margin`: side "above" claims a − b > margin; "below" claims
-    a − b < margin. With one seed on either side, the point estimate only."""
+    a − b < margin. `family`: how many comparisons the claim makes together (Bonferroni).
+    With one seed on either side, the point estimate only."""
     if a is None or b is None:
         have = "; ".join(x.text() for x in (a, b) if x is not None)
         side_gone = "either side" if a is None and b is None else "one side"
@@ -156,9 +208,9 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
         agrees = (diff > margin) if side == "above" else (diff < margin)
         point = "agrees" if agrees else "disagrees"
         return Verdict(claim, f"{NOT_ENOUGH} (one seed; the point estimate {point})", numbers, **kw)
-    half = 2 * math.sqrt(a.std**2 / a.n + b.std**2 / b.n)
-    low, high = diff - half, diff + half
-    numbers += f"; interval [{low:+.1f}, {high:+.1f}] (± 2 SE)"
+    low, high, df = welch_interval(a, b, family)
+    kind = "95 % Welch t" if family == 1 else f"95 % Welch t, simultaneous over {family} (Bonferroni)"
+    numbers += f"; interval [{low:+.1f}, {high:+.1f}] ({kind}, df {df:.1f})"
     if side == "above":
         outcome = HOLDS if low > margin else FAILS if high < margin else CANNOT_TELL
     else:
@@ -172,11 +224,16 @@ def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> S
     r, b = stat(summary, method, row, col), stat(summary, method, base, col)
     if r is None or b is None:
         return None
+    return difference(f"{method} drop at {row}", r, b)
+
+
+def difference(label: str, r: Stat, b: Stat) -> Stat:
+    """r − b as one Stat, carrying both sides' variance terms for Welch–Satterthwaite."""
     if r.n < 2 or b.n < 2 or math.isnan(r.std) or math.isnan(b.std):
-        return Stat(f"{method} drop at {row}", r.mean - b.mean, math.nan, min(r.n, b.n), None)
+        return Stat(label, r.mean - b.mean, math.nan, min(r.n, b.n), None)
     se = math.sqrt(r.std**2 / r.n + b.std**2 / b.n)
     n = min(r.n, b.n)
-    return Stat(f"{method} drop at {row}", r.mean - b.mean, se * math.sqrt(n), n, None)
+    return Stat(label, r.mean - b.mean, se * math.sqrt(n), n, None, r.terms + b.terms)
 
 
 # Projections' std over its spread-out value 1/√d: below COLLAPSED they have collapsed;
@@ -210,7 +267,9 @@ def collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col: str
 
 def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
     """A claim made of several conditions: holds when all hold, does not hold when any
-    does not, and otherwise the weakest outcome of the parts."""
+    does not, and otherwise the weakest outcome of the parts. The parts are compared as a
+    family (`compare(..., family=len(parts))`), so that "any does not hold" keeps its
+    error rate."""
     numbers = "; ".join(f"{p.claim}: {p.outcome} ({p.numbers})" for p in parts)
     outcomes = [p.outcome for p in parts]
     if all(o == HOLDS for o in outcomes):
@@ -224,17 +283,47 @@ def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
     return Verdict(claim, outcome, numbers, **kw)
 
 
+def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: float, **kw) -> Verdict:
+    """A claim about a family of rows: no row's mean exceeds `base`'s by `margin` or more.
+    Every row is compared, on Bonferroni-simultaneous intervals over all of them, never
+    only the best-looking one: holds when every row's interval lies below the margin, does
+    not hold when any row's lies above it. The numbers name the row with the highest upper
+    bound, the one that decides a "holds"."""
+    if not rows:
+        return Verdict(claim, NOT_ENOUGH, "no finished row", **kw)
+    m = len(rows)
+    parts = [compare(r.label, r, base, margin, "below", family=m) for r in rows]
+    combined = all_of(claim, parts, **kw)
+    below = sum(p.outcome == HOLDS for p in parts)
+    above = sum(p.outcome == FAILS for p in parts)
+
+    def upper(r: Stat) -> float:
+        if base is None or r.n < 2 or base.n < 2 or math.isnan(r.std) or math.isnan(base.std):
+            return r.mean - (base.mean if base is not None else 0.0)
+        return welch_interval(r, base, m)[1]
+
+    worst = max(range(m), key=lambda k: upper(rows[k]))
+    numbers = (
+        f"{m} rows, each against the same baseline on simultaneous intervals: {below} lie wholly below "
+        f"{margin:+g}, {above} wholly above; the highest: {parts[worst].numbers}"
+    )
+    return Verdict(claim, combined.outcome, numbers, **kw)
+
+
 # The rules above in words, written into every report and the results index.
 RULES = (
-    "How a verdict is decided: the difference of two means over seeds ± 2 standard errors is compared with the "
-    "margin each claim states. It holds only when the whole interval clears the margin on the claimed side, does "
-    "not hold only when the whole interval lies on the other side, and otherwise cannot tell; with one seed on "
-    "either side it gives the point estimate only. Collapse is judged against the run's own random-init encoder: "
-    "collapsed when the trained encoder's top-1 is no more than 1 point above it (interval included) and its "
-    "projections' std is under 0.1 × 1/√d; not collapsed when the gain clears 1 point or the projections stay "
-    "spread (0.5 × 1/√d or more); projections that shrank in between, with no clear gain, cannot tell. A small "
-    "model trained briefly stays close to its initialisation, so at such a scale a verdict on "
-    "collapse reads the projections and the gain, never the top-1 against chance."
+    "How a verdict is decided: the difference of two means over seeds, unpaired, with its 95 % Welch t-interval "
+    "(Welch–Satterthwaite degrees of freedom; at 3 seeds a side the standard error is multiplied by about 2.8), "
+    "is compared with the margin each claim states. It holds only when the whole interval clears the margin on "
+    "the claimed side, does not hold only when the whole interval lies on the other side, and otherwise cannot "
+    "tell; with one seed on either side it gives the point estimate only. A claim that makes m comparisons at "
+    "once (several rows, or several conditions) reads Bonferroni-simultaneous intervals, each at 1 − 0.05/m. "
+    "Collapse is judged against the run's own random-init encoder: collapsed when the trained encoder's top-1 is "
+    "no more than 1 point above it (interval included) and its projections' std is under 0.1 × 1/√d; not "
+    "collapsed when the gain clears 1 point or the projections stay spread (0.5 × 1/√d or more); projections that"
+    " shrank in between, with no clear gain, cannot tell. A small model trained briefly stays close to its "
+    "initialisation, so at such a scale a verdict on collapse reads the projections and the gain, never the top-1"
+    " against chance."
 )
 SCOPE_RULES = (
     "What a scale can show: each claim says whether the scale its runs ran at can show it, and why. Training "

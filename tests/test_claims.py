@@ -14,7 +14,7 @@ import pytest
 
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.report import Entry, build_report
-from ssl_bench.verdicts import FAILS, HOLDS
+from ssl_bench.verdicts import CANNOT_TELL, FAILS, HOLDS
 
 UNPRINTED_SPREAD = 0.1
 RANDOM_INIT = 1.4
@@ -67,17 +67,28 @@ CLAIMS = {
 }
 
 
+# Claims the paper's own three seeds cannot decide on a 95 % Welch t-interval, and why.
+# SimCLR at 256 is 64.3 ± 2.1 against 67.9 at 4096 (Table 16): a fall of 3.6 whose interval,
+# with about 2 degrees of freedom, reaches from -8.8 to +1.6. The paper's evidence for this
+# row is that wide; the claim reads "cannot tell" on it, and so it must.
+UNDECIDED_ON_THE_PAPERS_SEEDS = {"SimCLR's top-1 at a 16x smaller batch falls by more than 1 point": CANNOT_TELL}
+
+
 @pytest.mark.parametrize("name", sorted(CLAIMS))
 def test_every_claim_holds_on_the_papers_own_numbers(name):
     got = verdicts(name)
     assert len(got) == CLAIMS[name]
-    assert all(outcome == HOLDS for outcome in got.values()), got
+    for claim, outcome in got.items():
+        assert outcome == UNDECIDED_ON_THE_PAPERS_SEEDS.get(claim, HOLDS), (claim, outcome)
 
 
 @pytest.mark.parametrize("name", ["batch_size", "augmentation"])
 def test_with_byol_and_simclr_swapped_every_claim_fails(name):
     got = verdicts(name, swap_methods(name))
-    assert all(outcome == FAILS for outcome in got.values()), got
+    # Swapped, BYOL's batch claim reads SimCLR's 64.3 ± 2.1: undecided, as above.
+    undecided = {"BYOL's top-1 at a 16x smaller batch stays within 1 point of its base": CANNOT_TELL}
+    for claim, outcome in got.items():
+        assert outcome == undecided.get(claim, FAILS), (claim, outcome)
 
 
 TAU_ZERO, TAU_ONE = "0 (stop-gradient of online)", "1 (constant random target)"
@@ -91,7 +102,7 @@ NEITHER = "no predictor, online, beta=0"
         ("tau", TAU_ZERO, 60.0, "tau = 0 (stop-gradient of online) collapses"),
         ("tau", TAU_ONE, 1.0, "tau = 1 is far (> 5 points) below tau = 0.99, yet far above the random-init encoder"),
         ("tau", TAU_ONE, 70.0, "tau = 1 is far (> 5 points) below tau = 0.99, yet far above the random-init encoder"),
-        ("tau", "0.9", 60.0, "every tau_base in [0.9, 0.999] is within 5 points of the best of them (0.99)"),
+        ("tau", "0.9", 60.0, "every tau_base in [0.9, 0.999] is within 5 points of every other (so of the best)"),
         ("predictor", NO_PREDICTOR, 60.0, "without the predictor, beta = 0 collapses"),
         ("predictor", NEITHER, 60.0, "without predictor and target network, beta = 0 collapses"),
         ("predictor", "predictor, EMA target, beta=0.5, alpha=0.3", 75.0, None),

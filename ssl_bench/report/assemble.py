@@ -38,8 +38,9 @@ class Report:
             f"## {a.name}: {a.title}",
             "",
             f"Ours: {self.scale}. Linear top-1 (%) on the test split, mean ± std over seeds (n); Δ is the drop "
-            f"against each method's first row, per seed; kNN is weighted kNN top-1; z std is the per-dimension std of "
-            f"ℓ2-normalised projections (≈ 1/√d when spread out, → 0 when collapsed). {self.cost}.",
+            f"against each method's first row, the difference of the two means ± the half-width of its 95 % Welch "
+            f"t-interval (unpaired, as the verdicts read it); kNN is weighted kNN top-1; z std is the per-dimension "
+            f"std of ℓ2-normalised projections (≈ 1/√d when spread out, → 0 when collapsed). {self.cost}.",
             "",
             self.random_init_line(),
             "",

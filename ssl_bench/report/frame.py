@@ -7,13 +7,14 @@ are stored as numbers and formatted only when rendered (`report.tables`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ssl_bench.ablation import Ablation
-from ssl_bench.verdicts import METRIC
+from ssl_bench.verdicts import METRIC, stat, welch_interval
 
 PCT = 100.0
 
@@ -117,17 +118,12 @@ def _pct(v: float | None) -> float:
 
 
 def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None = None) -> pd.DataFrame:
-    """Mean, std and n over seeds per (method, row); the drop against the ablation's
-    baseline row is computed per seed (same seed's baseline), then averaged. Without a
-    finished baseline there is no drop: never a silent re-baselining on another row."""
+    """Mean, std and n over seeds per (method, row), and the drop against the ablation's
+    baseline row in the verdicts' design: unpaired, the difference of the two means, with
+    the half-width of its 95 % Welch t-interval (`drop_half`). Without a finished baseline
+    there is no drop: never a silent re-baselining on another row."""
     done = df[df.status == "done"].copy()
     baseline = baseline if baseline is not None else (row_order[0] if len(row_order) else None)
-    base_vals = {
-        (m, s): v for m, s, r, v in done[["method", "seed", "row", METRIC]].itertuples(index=False) if r == baseline
-    }
-    done["drop"] = [
-        v - base_vals.get((m, s), float("nan")) for m, s, v in done[["method", "seed", METRIC]].itertuples(index=False)
-    ]
     out = []
     for (method, row), g in df.groupby(["method", "row"], sort=False):
         d = done[(done.method == method) & (done.row == row)]
@@ -143,15 +139,34 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None =
             "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
         }
         low = [c for c in df.columns if c.startswith(("low_", "random_low_"))]
-        for col in (METRIC, "knn_top1", "drop", "z_std", "random_linear_top1", "random_knn_top1", *low):
+        for col in (METRIC, "knn_top1", "z_std", "random_linear_top1", "random_knn_top1", *low):
             vals = d[col].dropna().to_numpy()
             item[col] = float(vals.mean()) if len(vals) else float("nan")
             item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
         item["z_std_ideal"] = float(d.z_std_ideal.mean()) if len(d) else float("nan")
         out.append(item)
     s = pd.DataFrame(out)
+    if len(s):
+        drops = [_drop(s, m, r, baseline) for m, r in zip(s.method, s.row, strict=True)]
+        s["drop"], s["drop_half"] = [d for d, _ in drops], [h for _, h in drops]
     order = {r: k for k, r in enumerate(row_order)}
     return s.sort_values(by=["method", "row"], key=lambda c: c.map(order) if c.name == "row" else c, ignore_index=True)
+
+
+def _drop(summary: pd.DataFrame, method: str, row: str, baseline: str | None) -> tuple[float, float]:
+    """(row's mean − baseline's mean, half-width of its 95 % Welch t-interval); nan where
+    either side is missing, and a nan half-width where either side has one seed."""
+    nan = float("nan")
+    a = stat(summary, method, row, METRIC) if baseline is not None else None
+    b = stat(summary, method, baseline, METRIC) if baseline is not None else None
+    if a is None or b is None:
+        return nan, nan
+    if row == baseline:
+        return 0.0, nan
+    if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
+        return a.mean - b.mean, nan
+    low, high, _ = welch_interval(a, b)
+    return a.mean - b.mean, (high - low) / 2
 
 
 def paper_frame(ablation: Ablation, baseline: str | None = None) -> pd.DataFrame:

@@ -41,9 +41,9 @@ def claims_table(reports: Sequence[tuple[Report, str]]) -> str:
         for v in rep.verdicts:
             k += 1
             numbers, scope = v.numbers.replace("|", "/"), v.scope.replace("|", "/")
-            lines.append(
-                f"| {k} | {v.claim} | {rep.ablation.name} | **{v.outcome}** | {v.metric} | {numbers} | {scope} |"
-            )
+            # A claim this scale cannot show, or cannot fail, gets no bold verdict beside that scope.
+            verdict = f"**{v.outcome}**" if v.testable else v.reading.replace("|", "/")
+            lines.append(f"| {k} | {v.claim} | {rep.ablation.name} | {verdict} | {v.metric} | {numbers} | {scope} |")
     return "\n".join(lines) if k else "No ablation has records yet."
 
 

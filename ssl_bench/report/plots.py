@@ -48,7 +48,7 @@ def plot_drop_curve(
             ax.errorbar(
                 s.row.astype(float),
                 s["drop"],
-                yerr=s["drop_std"].fillna(0),
+                yerr=s["drop_half"].fillna(0),  # the 95 % Welch t-interval the verdicts read
                 ls="-",
                 marker=MARKERS.get(method, "D"),
                 color=GREYS.get(method, "0.3"),
@@ -96,14 +96,15 @@ def plot_bars(
     fig, axes = plt.subplots(1, 2, figsize=(12, height), sharey=True)
     y = np.arange(len(rows))
     width = 0.8 / max(1, len(methods))
-    ours_col = {"drop": "drop", "top1": METRIC}[value]
+    # Error bars: the std over seeds for top-1, the 95 % Welch half-width for a drop (as the tables print them).
+    ours_col, err_col = {"drop": ("drop", "drop_half"), "top1": (METRIC, f"{METRIC}_std")}[value]
     hatches = ["", "//", ".."]
     for k, method in enumerate(methods):
         pm = paper[paper.method == method].set_index("row")
         pv = [pm[f"paper_{value}"].get(r, np.nan) if len(pm) else np.nan for r in rows]
         sm = summary[summary.method == method].set_index("row")
         ov = [sm[ours_col].get(r, np.nan) if len(sm) else np.nan for r in rows]
-        oe = [sm[f"{ours_col}_std"].get(r, np.nan) if len(sm) else np.nan for r in rows]
+        oe = [sm[err_col].get(r, np.nan) if len(sm) else np.nan for r in rows]
         off = (k - (len(methods) - 1) / 2) * width
         for ax, vals, err in ((axes[0], pv, None), (axes[1], ov, oe)):
             ax.barh(

@@ -64,7 +64,7 @@ def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], pap
                 others = [(item[k], k) for k in ("failed", "corrupt", "stale", "missing") if item[k]]
                 extra = f" (+{', '.join(f'{n} {k}' for n, k in others)})" if others else ""
                 line[f"{prefix}top-1"] = _cell(item[METRIC], item[f"{METRIC}_std"], item["n"]) + extra
-                line[f"{prefix}Δ"] = _signed(item["drop"], item["drop_std"], item["n"])
+                line[f"{prefix}Δ"] = _signed(item["drop"], item["drop_half"], item["n"])
                 line[f"{prefix}kNN"] = _cell(item["knn_top1"], item["knn_top1_std"], item["n"])
                 line[f"{prefix}z std"] = f"{item['z_std']:.3f}"
             if len(pm):

@@ -1,0 +1,80 @@
+"""The intervals the verdicts read have the coverage they state, checked by simulation
+through the real verdict code: with the true difference exactly on a claim's margin, a
+claim reads "holds" at most 2.5 % of the time (one side of a 95 % interval), at the
+seed counts the results use."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ssl_bench.verdicts import HOLDS, Stat, compare, difference, none_above
+
+TRIALS = 10_000
+NOMINAL = 0.025
+# The rate is a binomial proportion over TRIALS: allow three standard errors above it.
+CEILING = NOMINAL + 3 * math.sqrt(NOMINAL * (1 - NOMINAL) / TRIALS)
+
+
+def _stat(rng: np.random.Generator, label: str, mean: float, sd: float, n: int) -> Stat:
+    x = rng.normal(mean, sd, n)
+    return Stat(label, float(x.mean()), float(x.std(ddof=1)), n)
+
+
+def _rate(decide, trials: int = TRIALS) -> float:
+    return sum(decide() == HOLDS for _ in range(trials)) / trials
+
+
+@pytest.mark.parametrize("n", [3, 5])
+@pytest.mark.parametrize("sd_a, sd_b", [(0.6, 0.6), (1.5, 0.4)])
+def test_a_difference_on_the_margin_holds_at_most_2_5_percent(n, sd_a, sd_b):
+    rng = np.random.default_rng(n * 100 + int(sd_a * 10))
+    margin = 1.0
+
+    def decide():
+        a, b = _stat(rng, "a", margin, sd_a, n), _stat(rng, "b", 0.0, sd_b, n)
+        return compare("c", a, b, margin, "above").outcome
+
+    rate = _rate(decide)
+    assert rate <= CEILING, f"false 'holds' {rate:.2%} at n={n}"
+    assert rate >= 0.01, f"{rate:.2%}: far more cautious than stated"
+
+
+def test_two_standard_errors_would_fail_this_check():
+    """The check can fail: ± 2 SE at n = 3 (what a naive interval uses) reads "holds" on
+    the margin far more often than 2.5 %."""
+    rng = np.random.default_rng(7)
+    hits = 0
+    for _ in range(TRIALS):
+        a, b = _stat(rng, "a", 1.0, 0.6, 3), _stat(rng, "b", 0.0, 0.6, 3)
+        hits += a.mean - b.mean - 2 * math.sqrt(a.std**2 / 3 + b.std**2 / 3) > 1.0
+    assert hits / TRIALS > CEILING
+
+
+def test_a_difference_of_two_drops_on_the_margin_holds_at_most_2_5_percent():
+    """Claims that compare two methods' drops read four means (Welch–Satterthwaite over all)."""
+    rng = np.random.default_rng(3)
+    margin, n = 2.0, 3
+
+    def decide():
+        drops = [
+            difference(m, _stat(rng, "low", 60.0 + fall, 1.2, n), _stat(rng, "base", 70.0, 0.5, n))
+            for m, fall in (("byol", margin), ("simclr", 0.0))
+        ]
+        return compare("c", *drops, margin, "above").outcome
+
+    assert _rate(decide) <= CEILING
+
+
+def test_a_family_of_rows_with_one_on_the_margin_holds_at_most_2_5_percent():
+    """ "No row improves by the margin": one row exactly on it, the rest far below. Every
+    row is tested, on simultaneous intervals; picking the best row could only raise this."""
+    rng = np.random.default_rng(11)
+    margin, n, m = 1.0, 3, 6
+
+    def decide():
+        base = _stat(rng, "base", 0.0, 0.6, n)
+        rows = [_stat(rng, f"r{k}", margin if k == 0 else margin - 3.0, 0.6, n) for k in range(m)]
+        return none_above("c", rows, base, margin).outcome
+
+    assert _rate(decide) <= NOMINAL
