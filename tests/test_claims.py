@@ -174,3 +174,20 @@ def test_batch_norm_on_a_few_images_weakens_the_batch_size_claims():
     got = {v.claim: v.scope for v in rep.verdicts}
     stable, falls = (next(v for c, v in got.items() if w in c) for w in ("stays within", "falls by"))
     assert stable.startswith("weak: BatchNorm sees 4 images") and falls.startswith("weak: BatchNorm sees 4 images")
+
+
+def test_a_claim_the_scale_cannot_test_reads_not_testable_in_the_headline():
+    """Never a bold verdict beside "cannot show" or "cannot fail"."""
+    from ssl_bench.report.index import claims_table
+
+    ablation = get_ablation("tau")
+    rep = build_report(ablation, paper_entries("tau", near_random(0.1)), baseline=ablation.baseline("paper"))
+    lines = {line.split(" | ")[1]: line for line in claims_table([(rep, "tau")]).splitlines()[2:]}
+    one = lines["tau = 1 is far (> 5 points) below tau = 0.99, yet far above the random-init encoder"]
+    assert "| not testable at this scale (it asks for a gap of 5 points" in one and "**" not in one
+    (in_range,) = [v for c, v in lines.items() if c.startswith("every tau_base")]
+    assert "| not testable at this scale (training adds only" in in_range and "**" not in in_range
+    collapse = lines["tau = 0 (stop-gradient of online) collapses"]
+    assert "| **" in collapse
+    (v,) = [v for v in rep.verdicts if v.claim.startswith("tau = 1")]
+    assert not v.decided and v.line().startswith(f"- {v.claim}: **not testable at this scale**")
