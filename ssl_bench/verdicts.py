@@ -149,6 +149,7 @@ class Stat:
     # The variance terms (s²/n, n − 1) of the means it is made of, for Welch–Satterthwaite;
     # empty for a plain mean over seeds, whose one term comes from std and n.
     parts: tuple[tuple[float, int], ...] = ()
+    machines: frozenset[str] = frozenset()  # the devices and torch versions its runs ran on
 
     @property
     def terms(self) -> tuple[tuple[float, int], ...]:
@@ -167,8 +168,14 @@ def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | No
         return None
     item = s.iloc[0]
     asked = int(item["n"] + item.get("failed", 0) + item.get("missing", 0) + item.get("corrupt", 0))
+    machines = frozenset(m for m in str(item.get("machines") or "").split("; ") if m)
     return Stat(
-        label or f"{method} {row}", float(item[col]), float(item.get(f"{col}_std", math.nan)), int(item["n"]), asked
+        label or f"{method} {row}",
+        float(item[col]),
+        float(item.get(f"{col}_std", math.nan)),
+        int(item["n"]),
+        asked,
+        machines=machines,
     )
 
 
@@ -204,6 +211,9 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
     diff = a.mean - b.mean
     sign = ">" if side == "above" else "<"
     numbers = f"{a.text()} vs {b.text()}; difference {diff:+.1f}, claimed {sign} {margin:+g}"
+    if len(a.machines | b.machines) > 1:
+        # Float sums differ between CPUs and torch versions; a difference may be partly theirs.
+        numbers += f"; NOT ONE MACHINE: the runs ran on {' and '.join(sorted(a.machines | b.machines))}"
     if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
         agrees = (diff > margin) if side == "above" else (diff < margin)
         point = "agrees" if agrees else "disagrees"
@@ -230,10 +240,10 @@ def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> S
 def difference(label: str, r: Stat, b: Stat) -> Stat:
     """r − b as one Stat, carrying both sides' variance terms for Welch–Satterthwaite."""
     if r.n < 2 or b.n < 2 or math.isnan(r.std) or math.isnan(b.std):
-        return Stat(label, r.mean - b.mean, math.nan, min(r.n, b.n), None)
+        return Stat(label, r.mean - b.mean, math.nan, min(r.n, b.n), None, machines=r.machines | b.machines)
     se = math.sqrt(r.std**2 / r.n + b.std**2 / b.n)
     n = min(r.n, b.n)
-    return Stat(label, r.mean - b.mean, se * math.sqrt(n), n, None, r.terms + b.terms)
+    return Stat(label, r.mean - b.mean, se * math.sqrt(n), n, None, r.terms + b.terms, r.machines | b.machines)
 
 
 # Projections' std over its spread-out value 1/√d: below COLLAPSED they have collapsed;

@@ -253,3 +253,23 @@ def test_collapse_reads_the_gain_and_the_projections_spread(gain, spread, outcom
     )
     v = collapsed("r collapses", summary, "byol", "r", "linear_top1", "random_linear_top1")
     assert v.outcome == outcome, v.numbers
+
+
+def test_a_verdict_whose_sides_ran_on_different_machines_says_so():
+    a = Stat("a", 5.0, 0.1, 3, machines=frozenset({"AMD EPYC (2 cores; avx2), torch 2.14.1"}))
+    b = Stat("b", 1.0, 0.1, 3, machines=frozenset({"Intel Xeon (2 cores; avx2 avx512f), torch 2.14.1"}))
+    mixed = compare("c", a, b, 0.0, "above")
+    assert "NOT ONE MACHINE: the runs ran on AMD EPYC" in mixed.numbers and "Intel Xeon" in mixed.numbers
+    same = compare("c", a, Stat("b", 1.0, 0.1, 3, machines=a.machines), 0.0, "above")
+    assert "NOT ONE MACHINE" not in same.numbers
+    # From the records: one seed of tau 1 on another torch version.
+    raw = json.loads((FIXTURES / "tau_entries.json").read_text())
+    for e in raw:
+        rec = e["record"]
+        if rec and e["labels"]["row"].startswith("1 ") and e["labels"]["seed"] == 1:
+            rec.setdefault("provenance", {})["versions"] = {"torch": "9.9"}
+    rep = build_report(get_ablation("tau"), [Entry(e["labels"], e["record"]) for e in raw])
+    far = next(v for v in rep.verdicts if v.claim.startswith("tau = 1"))
+    assert "NOT ONE MACHINE" in far.numbers and "torch 9.9" in far.numbers
+    collapse = next(v for v in rep.verdicts if v.claim.startswith("tau = 0"))
+    assert "NOT ONE MACHINE" not in collapse.numbers

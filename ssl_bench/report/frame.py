@@ -92,6 +92,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "images_per_s": cost.get("images_per_s"),
                 "device": cost.get("device"),
                 "device_name": cost.get("device_name"),
+                "machine": _machine(rec) if status == "done" else None,
                 "dataset": cfg.get("data", {}).get("dataset"),
                 "backbone": cfg.get("backbone"),
                 "epochs": cfg.get("train", {}).get("epochs"),
@@ -102,6 +103,14 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _machine(rec: dict) -> str:
+    """What a run's arithmetic depends on: the device (CPU model and vector extensions, or
+    GPU) and the torch version. Runs on different ones differ beyond seed noise's rounding."""
+    device = (rec.get("cost") or {}).get("device_name") or "unknown device"
+    torch_version = ((rec.get("provenance") or {}).get("versions") or {}).get("torch") or "unknown torch"
+    return f"{device}, torch {torch_version}"
 
 
 def _low_label(m: dict, r: dict) -> dict:
@@ -144,6 +153,7 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None =
             item[col] = float(vals.mean()) if len(vals) else float("nan")
             item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
         item["z_std_ideal"] = float(d.z_std_ideal.mean()) if len(d) else float("nan")
+        item["machines"] = "; ".join(sorted(set(d.machine.dropna()))) if "machine" in d else ""
         out.append(item)
     s = pd.DataFrame(out)
     if len(s):
