@@ -166,6 +166,10 @@ def expand(
                 raise SpecError(f"ablation {ablation.name}, row {row.label!r}, method {method}: {err}") from None
     if not points:
         raise SpecError(f"ablation {ablation.name} has no row for method(s) {', '.join(methods)}")
+    # Seed-major: every row at seed s before any at s + 1, so a sweep cut short leaves
+    # comparisons balanced (both sides of a claim at the same seeds) rather than some rows
+    # at three seeds and others at none.
+    points.sort(key=lambda p: p.seed)
     _refuse_temperature_sweep_without_negatives(ablation.name, points)
     seen: dict[str, Point] = {}
     for p in points:

@@ -55,3 +55,11 @@ def test_a_flag_the_grid_sets_per_row_is_one_line(tmp_path, capsys, argv, says):
     err = capsys.readouterr().err.strip()
     assert says in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_a_grid_runs_seed_major():
+    """Every row at seed s before any row at s + 1: a sweep cut short stays balanced."""
+    points = _grid("--ablation", "tau", "--seeds", "0,1,2")
+    seeds = [p.seed for p in points]
+    assert seeds == sorted(seeds) and len(set(seeds)) == 3
+    assert [p.row for p in points if p.seed == 0] == [p.row for p in points if p.seed == 2]

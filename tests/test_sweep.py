@@ -92,7 +92,16 @@ def test_predictor_grid(preset):
 
 
 def test_temperature_sweep_at_beta_zero_is_refused():
+    from ssl_bench.ablation import Ablation, Row
+
+    rows = [Row(f"alpha={a}", {"method.loss.temperature": a}) for a in (0.1, 0.5)]
+    sweep = Ablation("alpha", "alpha at beta = 0", "test", ("byol",), rows=lambda preset: rows)
     with pytest.raises(SpecError, match="temperature sweep at beta=0"):
+        expand(sweep, preset="smoke")
+
+
+def test_a_user_value_for_a_key_the_rows_set_is_refused():
+    with pytest.raises(SpecError, match="ablation predictor sets method.loss.beta in its rows"):
         expand(get_ablation("predictor"), preset="smoke", overrides={"method.loss.beta": 0.0})
 
 
@@ -164,7 +173,11 @@ def test_sweep_killed_with_sigkill_completes_on_rerun_with_identical_metrics(uni
 
     def files():
         grid = Path(tmp_path, "tau")
-        return list(grid.glob(f"*/{RECORD_NAME}")), list(grid.glob("*/checkpoint.pt"))
+        done = list(grid.glob(f"*/{RECORD_NAME}"))
+        # A checkpoint of a run not yet done: a finished run's own may linger a moment
+        # after its record is written.
+        ckpts = [c for c in grid.glob("*/checkpoint.pt") if not (c.parent / RECORD_NAME).exists()]
+        return done, ckpts
 
     # Kill once one run is done and the next one has a checkpoint: mid-sweep, mid-run.
     # Waits on the sweep's progress (its files, its process), not on a clock.
