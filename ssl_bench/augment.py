@@ -14,6 +14,7 @@ The ops reproduce torchvision's formulas (``torchvision.transforms.v2.functional
 from __future__ import annotations
 
 import math
+import struct
 
 import torch
 import torch.nn.functional as F
@@ -173,9 +174,13 @@ def sample_params(
 
     bounds = [factor_range(view.brightness), factor_range(view.contrast), factor_range(view.saturation)]
     bounds.append((-view.hue, view.hue))
-    lows = torch.tensor([b[0] for b in bounds], device=device)
-    highs = torch.tensor([b[1] for b in bounds], device=device)
-    factors = lows + (highs - lows) * u[:, U_FACTORS]
+    # Scalars, not a tensor built from a list: that is a host-to-device copy, which makes
+    # the host wait for the device on CUDA. Rounded to float32 as a float32 tensor of the
+    # bounds would be, so the factors are bit for bit what such a tensor gives.
+    cols = u[:, U_FACTORS]
+    factors = torch.stack(
+        [_f32(lo) + _f32(_f32(hi) - _f32(lo)) * cols[:, j] for j, (lo, hi) in enumerate(bounds)], dim=1
+    )
     # argsort of i.i.d. uniforms is a uniformly random permutation (ties have probability 0).
     order = torch.argsort(u[:, U_ORDER], dim=1)
     s_lo, s_hi = view.blur_sigma
@@ -193,6 +198,11 @@ def sample_params(
         "sigma": s_lo + (s_hi - s_lo) * u[:, U_SIGMA],
         "solarize": u[:, U_SOLARIZE] < view.solarize_p,
     }
+
+
+def _f32(x: float) -> float:
+    """x rounded to the nearest float32 (as a Python float, so it enters ops as a scalar)."""
+    return struct.unpack("f", struct.pack("f", x))[0]
 
 
 def _to_float(x: torch.Tensor) -> torch.Tensor:

@@ -62,9 +62,10 @@ def sample_boxes(u: torch.Tensor, in_hw: tuple[int, int], view: ViewAug) -> torc
     # randint(0, size - crop + 1) as floor(u * count); the clamp guards float rounding at u -> 1.
     top = torch.minimum(torch.floor(u[:, U_TOP] * (h_in - h + 1)), h_in - h)
     left = torch.minimum(torch.floor(u[:, U_LEFT] * (w_in - w + 1)), w_in - w)
-    fallback = torch.tensor(_fallback_box(h_in, w_in, view.crop_ratio), dtype=u.dtype, device=u.device)
-    boxes = torch.stack((top, left, h, w), dim=1)
-    return torch.where(found[:, None], boxes, fallback)
+    # The fallback enters as scalars (small integers, exact in any float dtype): a tensor
+    # built from them would be a host-to-device copy, which makes the host wait on CUDA.
+    fallback = _fallback_box(h_in, w_in, view.crop_ratio)
+    return torch.stack([torch.where(found, v, float(f)) for v, f in zip((top, left, h, w), fallback, strict=True)], 1)
 
 
 def crop_box(view: ViewAug, in_hw: tuple[int, int], generator: torch.Generator) -> tuple[int, int, int, int]:

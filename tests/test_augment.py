@@ -543,3 +543,21 @@ if __name__ == "__main__":
             f"byol view1, {'x'.join(map(str, shape))} uint8, {torch.get_num_threads()} threads: "
             f"{_time_per_image(batch, view):.1f} us/image (best of 10)"
         )
+
+
+def test_jitter_factors_are_bit_for_bit_those_of_a_float32_bounds_tensor() -> None:
+    """The factors come from scalars (no host-to-device copy on CUDA); they equal what a
+    float32 tensor of the bounds gives, so committed runs reproduce exactly."""
+    from ssl_bench.augment import sample_params
+    from ssl_bench.draws import N_UNIFORMS, U_FACTORS
+    from ssl_bench.views import AUG_PRESETS
+
+    for view in (AUG_PRESETS["byol"].view1, AUG_PRESETS["simclr"].view2, AUG_PRESETS["simsiam"].view1):
+        got = sample_params(view, 256, (28, 28), 28, torch.Generator().manual_seed(5))
+        u = torch.rand(256, N_UNIFORMS, generator=torch.Generator().manual_seed(5))[:, U_FACTORS]
+        strengths = (view.brightness, view.contrast, view.saturation)
+        lows = torch.tensor([max(0.0, 1 - s) for s in strengths] + [-view.hue])
+        highs = torch.tensor([1 + s for s in strengths] + [view.hue])
+        want = lows + (highs - lows) * u
+        for j, key in enumerate(("brightness", "contrast", "saturation", "hue")):
+            assert torch.equal(got[key], want[:, j]), key
