@@ -286,3 +286,57 @@ def test_bench_streams_when_asked(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "out")]) == 0
     (path,) = (tmp_path / "out" / "bench").glob("*.json")
     assert json.loads(path.read_text())["config"]["data"]["stream"] is True
+
+
+# What makes a CUDA host wait for the device inside a step: a read of a device value on the
+# host, a host tensor copied to the device, or an op whose output size depends on the data.
+_HOST_WAITS = {
+    "item", "tolist", "numpy", "cpu", "__bool__", "__int__", "__float__", "__index__",
+    "tensor", "as_tensor", "nonzero", "argwhere", "masked_select", "unique",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["byol", "simclr", "simsiam", "moco_v2"])
+def test_a_step_makes_no_call_that_waits_for_the_device(method, monkeypatch):
+    """The CPU-side guard of the CUDA no-sync test: no call in the augmentation, the forward
+    and backward, the loss or the EMA that would make a CUDA host wait (found on a GPU:
+    tensors built from Python lists inside the augmentation's draw). The optimizer is
+    torch's own and is left out; the colour jitter takes its GPU path (the CPU's grouped
+    path reads group sizes back by design)."""
+    from functools import partial
+
+    from torch.overrides import TorchFunctionMode
+
+    import ssl_bench.augment
+    from ssl_bench.color import color_jitter
+
+    monkeypatch.setattr(ssl_bench.augment, "color_jitter", partial(color_jitter, grouped=False))
+    cfg = smoke(method)
+    data = load_dataset("fashion-mnist", None, train_subset=cfg.data.train_subset)
+    mean = torch.tensor(data.mean).view(1, -1, 1, 1)
+    std = torch.tensor(data.std).view(1, -1, 1, 1)
+    step = build_step(cfg, 1, mean, std, data.ssl_images.shape[-1])
+    tau = 0.99 if cfg.method.target == "ema" else None
+    batch = [data.ssl_images[:32]]
+    step(batch, 0.1, tau)  # the first call may initialise lazily
+    calls: list[str] = []
+
+    class Watch(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", str(func))
+            masks = [a for a in (args[1:2] if name == "__getitem__" else ()) if _bool_index(a)]
+            if name in _HOST_WAITS or masks:
+                calls.append(name)
+            return func(*args, **(kwargs or {}))
+
+    with Watch():
+        v1, v2 = step.views(batch[0])
+        step.forward_backward(v1, v2)
+        if tau is not None:
+            step.ema(tau)
+    assert not calls, f"calls that make a CUDA host wait: {calls}"
+
+
+def _bool_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in items)
