@@ -28,6 +28,8 @@ from ssl_bench.step import Step, build_step, uses_bf16
 from ssl_bench.train import load_run_data
 
 PARTS = ("data_aug", "forward_backward", "optimizer", "ema")
+# The precisions whose matmul rate `bench` measures, to place the step against.
+PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def resolved_switches(cfg: RunConfig, device: torch.device) -> dict:
@@ -78,6 +80,7 @@ def bench(
         raise RuntimeError(f"the benchmark's loss is {loss.item()}: the timed steps are not meaningful")
 
     split = _split(step, it, lr, tau, steps)
+    flops = update_flops(step, next(it), lr, tau)
     return {
         "schema": SCHEMA_VERSION,
         "kind": "bench",
@@ -89,6 +92,8 @@ def bench(
         "images_per_s": steps * t.batch_size / steady_s,
         "step_ms": 1000 * steady_s / steps,
         "split_ms": split,
+        "flops_per_update": flops,
+        "achieved_gflops": flops / (steady_s / steps) / 1e9,
         "device": str(device),
         "device_name": device_name(device),
         "peak_memory_bytes": peak_memory(device),
@@ -96,6 +101,48 @@ def bench(
         "provenance": provenance(),
         "time": time.time(),
     }
+
+
+def update_flops(step: Step, batch: list[torch.Tensor], lr: float, tau: float | None) -> int:
+    """Floating-point operations of one update as torch counts them (`torch.utils.flop_counter`:
+    matrix products and convolutions, forward and backward; the elementwise rest, a few
+    percent of a convnet's work, is not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step(batch, lr, tau)
+    return int(counter.get_total_flops())
+
+
+def matmul_peak_gflops(device: torch.device, dtype: torch.dtype, seconds: float = 0.3) -> float:
+    """This machine's matrix-product rate, measured now: square products of a size that fills
+    the device, repeated for about `seconds` after one warm-up; the best rate of the repeats."""
+    n = 8192 if device.type == "cuda" else 1024
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    a @ b
+    synchronize(device)
+    best, spent = 0.0, 0.0
+    while spent < seconds:
+        start = time.perf_counter()
+        a @ b
+        synchronize(device)
+        dt = time.perf_counter() - start
+        spent += dt
+        best = max(best, 2 * n**3 / dt / 1e9)
+    return best
+
+
+def efficiency_line(rec: dict, peaks: dict[str, float]) -> str:
+    """What the step achieves against the machine's measured matmul rate in its precision."""
+    peak = peaks[rec["switches"]["precision"]]
+    return (
+        f"efficiency: {rec['flops_per_update'] / 1e9:.1f} GFLOP per update (torch.utils.flop_counter), "
+        f"{rec['achieved_gflops']:.0f} GFLOP/s achieved, {100 * rec['achieved_gflops'] / peak:.0f} % of this "
+        f"machine's {rec['switches']['precision']} matmul rate measured now ("
+        + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items())
+        + " GFLOP/s)"
+    )
 
 
 def _endless_batches(cfg: RunConfig, images, device: torch.device) -> Iterator[list[torch.Tensor]]:

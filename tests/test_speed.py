@@ -134,6 +134,33 @@ def test_bench_writes_steady_state_and_split_records(tmp_path, capsys):
     assert rec["images_per_s"] == pytest.approx(rec["config"]["train"]["batch_size"] / rec["step_ms"] * 1000)
     assert [v["label"] for v in rec["variants"]][1:] == ["precision=bf16", "channels_last=true", "compile=default"]
     assert rec["variants"][1]["switches"]["precision"] == "bf16" and rec["switches"]["precision"] == "fp32"
+    # Efficiency: torch's count of one update's FLOPs, the rate it gives, the matmul rates measured.
+    assert rec["flops_per_update"] > 0 and set(rec["matmul_peak_gflops"]) == {"fp32", "bf16"}
+    assert rec["achieved_gflops"] == pytest.approx(rec["flops_per_update"] / (rec["step_ms"] / 1000) / 1e9)
+    assert "GFLOP per update (torch.utils.flop_counter)" in out and "% of this machine's fp32 matmul rate" in out
+
+
+def test_an_updates_flops_are_torchs_count_of_its_products_and_convolutions():
+    """The count is FlopCounterMode's over the whole update: the augmentation's blur
+    convolutions, then the forward and backward (between 2× and 3× the forward: the first
+    layer's input needs no gradient); the optimizer and EMA add none it counts."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from ssl_bench.bench import update_flops
+
+    cfg = smoke("simclr")
+    step, images = small_step(cfg)
+    batch = [images[:16]]
+    with FlopCounterMode(display=False) as views:
+        v1, v2 = step.views(batch[0])
+    with FlopCounterMode(display=False) as forward:
+        with torch.no_grad():
+            step.model(v1, v2)
+    with FlopCounterMode(display=False) as both:
+        step.forward_backward(v1, v2)
+    total = update_flops(step, batch, 0.0, None)
+    assert total == views.get_total_flops() + both.get_total_flops()
+    assert 2 * forward.get_total_flops() < both.get_total_flops() <= 3 * forward.get_total_flops()
 
 
 def test_bench_compares_with_lightly_in_the_same_call(tmp_path, capsys):

@@ -56,7 +56,7 @@ def register(sub) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     import time
 
-    from ssl_bench.bench import bench, format_line, switch_variants
+    from ssl_bench.bench import PEAK_DTYPES, bench, efficiency_line, format_line, matmul_peak_gflops, switch_variants
     from ssl_bench.device import resolve_device
     from ssl_bench.records import write_json_atomic
     from ssl_bench.train import load_run_data
@@ -87,10 +87,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rec["label"] = label
         results.append(rec)
         print(format_line(label, rec, results[0]["images_per_s"] if len(results) > 1 else None), flush=True)
+    peaks = {name: matmul_peak_gflops(device, dtype) for name, dtype in PEAK_DTYPES.items()}
+    print(efficiency_line(results[0], peaks))
     rec = {
         **results[0],
+        "matmul_peak_gflops": peaks,
         "variants": [
-            {k: r[k] for k in ("label", "switches", "images_per_s", "step_ms", "split_ms", "peak_memory_bytes")}
+            {
+                k: r[k]
+                for k in (
+                    "label",
+                    "switches",
+                    "images_per_s",
+                    "step_ms",
+                    "split_ms",
+                    "flops_per_update",
+                    "achieved_gflops",
+                    "peak_memory_bytes",
+                )
+            }  # fmt: skip
             for r in results
         ],
     }
