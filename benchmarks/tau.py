@@ -69,6 +69,7 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             STOPGRAD,
             METRIC,
             "random_linear_top1",
+            working="0.99",
             quote=QUOTE_ZERO,
             metric=LINEAR,
             scope=collapse_scope(scale) + SIMSIAM * bool(scale.learned is not None and scale.learned > 1),
