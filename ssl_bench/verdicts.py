@@ -168,7 +168,7 @@ def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | No
         return None
     item = s.iloc[0]
     asked = int(item["n"] + item.get("failed", 0) + item.get("missing", 0) + item.get("corrupt", 0))
-    machines = frozenset(m for m in str(item.get("machines") or "").split("; ") if m)
+    machines = frozenset(m for m in str(item.get("machines") or "").split("\n") if m)
     return Stat(
         label or f"{method} {row}",
         float(item[col]),
@@ -213,7 +213,7 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
     numbers = f"{a.text()} vs {b.text()}; difference {diff:+.1f}, claimed {sign} {margin:+g}"
     if len(a.machines | b.machines) > 1:
         # Float sums differ between CPUs and torch versions; a difference may be partly theirs.
-        numbers += f"; NOT ONE MACHINE: the runs ran on {' and '.join(sorted(a.machines | b.machines))}"
+        numbers += f"; NOT ONE MACHINE: the runs ran on {' and on '.join(sorted(a.machines | b.machines))}"
     if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
         agrees = (diff > margin) if side == "above" else (diff < margin)
         point = "agrees" if agrees else "disagrees"

@@ -153,7 +153,7 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None =
             item[col] = float(vals.mean()) if len(vals) else float("nan")
             item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
         item["z_std_ideal"] = float(d.z_std_ideal.mean()) if len(d) else float("nan")
-        item["machines"] = "; ".join(sorted(set(d.machine.dropna()))) if "machine" in d else ""
+        item["machines"] = "\n".join(sorted(set(d.machine.dropna()))) if "machine" in d else ""  # names hold "; "
         out.append(item)
     s = pd.DataFrame(out)
     if len(s):
