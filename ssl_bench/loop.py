@@ -27,7 +27,7 @@ from ssl_bench.eta import FirstSteps
 from ssl_bench.liveness import Heartbeat
 from ssl_bench.schedules import tau_cosine, warmup_cosine
 from ssl_bench.scoring import evaluate_encoder
-from ssl_bench.step import Step, build_step
+from ssl_bench.step import Step, build_step, peak_lr
 
 
 class Preempted(Exception):
@@ -123,7 +123,7 @@ class Loop:
         t, o = cfg.train, cfg.method.optim
         steps_per_epoch = len(images) // t.batch_size
         total = steps_per_epoch * t.epochs
-        lrs = warmup_cosine(o.base_lr * t.batch_size / 256, round(o.warmup_epochs * steps_per_epoch), total)
+        lrs = warmup_cosine(peak_lr(cfg), round(o.warmup_epochs * steps_per_epoch), total)
         ema = cfg.method.ema if cfg.method.target == "ema" else None
         taus = None
         if ema is not None:  # BYOL's cosine from tau_base to 1, or MoCo's constant momentum

@@ -51,6 +51,9 @@ class Siamese(nn.Module):
         self.backbone = backbone
         self.projector = build_mlp(spec.projector, feat_dim)
         self.predictor = build_mlp(spec.predictor, spec.projector.out) if spec.predictor else nn.Identity()
+        if spec.predictor_lr == "frozen":  # a fixed random predictor: gradients pass through, never into it
+            for p in self.predictor.parameters():
+                p.requires_grad_(False)
         self.target: nn.Module | None = None
         if spec.target == "ema":
             # Starts equal to the online network, as in BYOL's code (ξ ← θ at step 0).

@@ -21,6 +21,13 @@ TARGETS = ("ema", "stopgrad", "online")
 #              averaged over the batch, summed), the SimCLR baseline of Tables 16 and 17.
 LOSS_SCALES = ("eq8", "infonce")
 OPTIMIZERS = ("lars", "sgd", "adamw")
+# The predictor's learning rate (SimSiam §4.2, Table 1): the schedule every other parameter
+# follows; "constant", the schedule's peak throughout (the official code's --fix-pred-lr);
+# "frozen", never trained (a fixed random predictor, Table 1b).
+PREDICTOR_LRS = ("schedule", "constant", "frozen")
+# Fields added to the spec after runs were recorded: left out of the run id at their
+# default, so those runs keep their ids (ssl_bench.config.run_id).
+_OMIT_AT_DEFAULT = {"omit_from_id_at_default": True}
 
 
 class SpecError(ValueError):
@@ -136,6 +143,7 @@ class MethodSpec:
     loss: the objective on the branches, one of LossSpec. β-InfoNCE spans BYOL, SimCLR,
       SimSiam and MoCo; Barlow Twins and VICReg lie outside it.
     augmentation: name of the augmentation preset the method uses by default.
+    predictor_lr: one of PREDICTOR_LRS.
     """
 
     projector: MLP
@@ -145,6 +153,7 @@ class MethodSpec:
     optim: Optim
     augmentation: str
     ema: EMA | None = None
+    predictor_lr: str = field(default="schedule", metadata=_OMIT_AT_DEFAULT)
 
 
 def validate_method(spec: MethodSpec) -> None:
@@ -170,6 +179,10 @@ def validate_method(spec: MethodSpec) -> None:
             f"method.predictor.out={spec.predictor.out} must equal method.projector.out={spec.projector.out}: "
             "the prediction is compared with the target's projection"
         )
+    if spec.predictor_lr not in PREDICTOR_LRS:
+        raise SpecError(f"method.predictor_lr={spec.predictor_lr!r} is not one of: {', '.join(PREDICTOR_LRS)}")
+    if spec.predictor is None and spec.predictor_lr != "schedule":
+        raise SpecError(f"method.predictor_lr={spec.predictor_lr!r} does not apply: the method has no predictor")
     o = spec.optim
     if o.name not in OPTIMIZERS:
         raise SpecError(f"method.optim.name={o.name!r} is not one of: {', '.join(OPTIMIZERS)}")

@@ -38,7 +38,32 @@ def param_dtype(cfg: RunConfig) -> torch.dtype:
 
 
 def build_optimizer(cfg: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """The method's optimizer over the trainable parameters (an EMA target has none)."""
+    """The method's optimizer over the trainable parameters (an EMA target has none, nor a
+    frozen predictor). With method.predictor_lr="constant" the predictor's parameters form
+    groups of their own, marked `constant_lr`, which the step keeps at the schedule's peak."""
+    opt = _optimizer(cfg, model)
+    if cfg.method.predictor_lr == "constant":
+        predictor = {id(p) for p in model.predictor.parameters()}
+        groups = []
+        for g in opt.param_groups:
+            for constant in (False, True):
+                params = [p for p in g["params"] if (id(p) in predictor) == constant]
+                if params:
+                    groups.append(
+                        {**{k: v for k, v in g.items() if k != "params"}, "params": params, "constant_lr": constant}
+                    )
+        opt.param_groups.clear()  # no state yet: regroup the same parameters in place
+        for group in groups:
+            opt.add_param_group(group)
+    return opt
+
+
+def peak_lr(cfg: RunConfig) -> float:
+    """The learning-rate schedule's peak: base_lr × batch / 256."""
+    return cfg.method.optim.base_lr * cfg.train.batch_size / 256
+
+
+def _optimizer(cfg: RunConfig, model: nn.Module) -> torch.optim.Optimizer:
     o = cfg.method.optim
     if o.name == "lars":
         from timm.optim import Lars, param_groups_weight_decay
@@ -127,7 +152,8 @@ class Step:
 
     def optimizer_step(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            # SimSiam's --fix-pred-lr: the predictor stays at the schedule's peak (its init lr).
+            group["lr"] = peak_lr(self.cfg) if group.get("constant_lr") else lr
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
 
