@@ -24,7 +24,7 @@ def build_mlp(spec: MLP, in_dim: int) -> nn.Sequential:
         d = h
     layers.append(nn.Linear(d, spec.out, bias=not spec.bn_out))
     if spec.bn_out:
-        layers.append(nn.BatchNorm1d(spec.out, affine=False))
+        layers.append(nn.BatchNorm1d(spec.out, affine=spec.bn_out_affine))
     return nn.Sequential(*layers)
 
 

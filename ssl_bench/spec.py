@@ -46,8 +46,9 @@ class DatasetError(ValueError):
 class MLP:
     """Linear → BN → ReLU blocks for each hidden width, then a final Linear.
 
-    `bn_out` adds a BatchNorm without affine parameters on the output, as SimSiam's
-    projector does (Chen & He 2021, §4.1); `bn=False` leaves BatchNorm out of the hidden
+    `bn_out` adds a BatchNorm on the output, without affine parameters as SimSiam's official
+    code has it (Chen & He 2021, §4.1), or with them (`bn_out_affine`, the paper's text;
+    Table 3 compares BN on each layer); `bn=False` leaves BatchNorm out of the hidden
     blocks, as MoCo v2's head has none.
     """
 
@@ -55,6 +56,7 @@ class MLP:
     out: int
     bn_out: bool = False
     bn: bool = True
+    bn_out_affine: bool = field(default=False, metadata=_OMIT_AT_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ def validate_method(spec: MethodSpec) -> None:
             continue
         if part.out < 1 or any(h < 1 for h in part.hidden):
             raise SpecError(f"method.{part_name} widths must be >= 1, got hidden={part.hidden} out={part.out}")
+        if part.bn_out_affine and not part.bn_out:
+            raise SpecError(f"method.{part_name}.bn_out_affine does not apply without method.{part_name}.bn_out")
     if spec.predictor is not None and spec.predictor.out != spec.projector.out:
         raise SpecError(
             f"method.predictor.out={spec.predictor.out} must equal method.projector.out={spec.projector.out}: "
