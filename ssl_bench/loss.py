@@ -113,6 +113,21 @@ def beta_info_nce(
     return forward + info_nce_direction(online_2, target_2, target_1, **kw)
 
 
+def cross_entropy_similarity(
+    online_1: torch.Tensor, online_2: torch.Tensor, target_1: torch.Tensor, target_2: torch.Tensor
+) -> torch.Tensor:
+    """Eq. 8 at β = 0 with SimSiam's cross-entropy similarity (§4.5) in place of the cosine:
+    S(p, z) = softmax(z) · log softmax(p) over channels, minus a cross-entropy. Each
+    direction is −(2/B) Σᵢ S(pᵢ, z′ᵢ), as the cosine's is, and the two are summed; so the
+    loss is 4× SimSiam's ½ D(p₁, z₂) + ½ D(p₂, z₁), as the cosine form is."""
+
+    def direction(p: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        p, z = _at_least_fp32(p), _at_least_fp32(z)
+        return -2.0 * (F.softmax(z, dim=1) * F.log_softmax(p, dim=1)).sum(dim=1).mean()
+
+    return direction(online_1, target_2) + direction(online_2, target_1)
+
+
 def _standardise(z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     # BatchNorm without affine parameters, as Barlow Twins' code normalises: biased variance.
     return (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + eps)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from ssl_bench.distributed import Dist
-from ssl_bench.loss import barlow_twins, beta_info_nce, vicreg
+from ssl_bench.loss import barlow_twins, beta_info_nce, cross_entropy_similarity, vicreg
 from ssl_bench.model import Branches
 from ssl_bench.spec import BarlowTwins, InfoNCE, MethodSpec, VICReg
 
@@ -21,6 +21,9 @@ def objective(spec: MethodSpec, b: Branches, dist: Dist, queue: torch.Tensor | N
     """The loss of one micro-batch. `queue` holds the earlier keys of a loss with a queue."""
     loss = spec.loss
     match loss:
+        case InfoNCE(similarity="cross_entropy"):  # β = 0 only (validated): no negatives to gather
+            value = cross_entropy_similarity(*b.online, *b.target)
+            return value if loss.factor == 1.0 else value * loss.factor
         case InfoNCE():
             (t1, t2), offset = b.target, 0
             if loss.beta > 0 and dist.world > 1:

@@ -20,6 +20,9 @@ TARGETS = ("ema", "stopgrad", "online")
 #              own loss as its code computes it (the two directions' cross-entropies, each
 #              averaged over the batch, summed), the SimCLR baseline of Tables 16 and 17.
 LOSS_SCALES = ("eq8", "infonce")
+# The similarity S of Eq. 8's positive term: cosine (the paper's), or SimSiam's cross-entropy
+# of the softmaxed target and prediction over channels (§4.5), at β = 0 only.
+SIMILARITIES = ("cosine", "cross_entropy")
 OPTIMIZERS = ("lars", "sgd", "adamw")
 # The predictor's learning rate (SimSiam §4.2, Table 1): the schedule every other parameter
 # follows; "constant", the schedule's peak throughout (the official code's --fix-pred-lr);
@@ -91,6 +94,7 @@ class InfoNCE:
       negatives, as MoCo's queue does; they are enqueued after the loss used the old ones.
     same_view_negatives, other_view_negatives: whether the batch's S(vᵢ, vⱼ) and S(vᵢ, v′ⱼ),
       j ≠ i, count in the denominator, as both do in Eq. 8; MoCo's has only the queue.
+    similarity: one of SIMILARITIES.
     """
 
     kind: Literal["info_nce"] = field(default="info_nce", kw_only=True)
@@ -100,6 +104,7 @@ class InfoNCE:
     queue: int = 0
     same_view_negatives: bool = True
     other_view_negatives: bool = True
+    similarity: str = field(default="cosine", metadata=_OMIT_AT_DEFAULT)
 
     @property
     def factor(self) -> float:
@@ -208,6 +213,13 @@ def _validate_loss(loss: LossSpec) -> None:
             raise SpecError(f"method.loss.beta={loss.beta} must be >= 0")
         if not loss.temperature > 0:
             raise SpecError(f"method.loss.temperature={loss.temperature} must be > 0")
+        if loss.similarity not in SIMILARITIES:
+            raise SpecError(f"method.loss.similarity={loss.similarity!r} is not one of: {', '.join(SIMILARITIES)}")
+        if loss.similarity != "cosine" and loss.beta != 0:
+            raise SpecError(
+                f"method.loss.similarity={loss.similarity!r} needs method.loss.beta=0: it replaces the cosine of "
+                "the positive term, and the negatives' term is defined on cosines"
+            )
         if loss.queue < 0:
             raise SpecError(f"method.loss.queue={loss.queue} must be >= 0 (0: no queue)")
         if loss.queue and loss.beta == 0:
