@@ -165,6 +165,11 @@ def validate_run(cfg: RunConfig) -> None:
     """Whole-config checks, run after every set of overrides (fields may only be
     consistent together, e.g. a new projector width and the predictor's)."""
     validate_method(cfg.method)
+    if cfg.method.symmetry == "asymmetric_2x" and cfg.data.crop_source == "full":
+        raise SpecError(
+            "method.symmetry='asymmetric_2x' draws a second pair of crops on the device, and "
+            "data.crop_source='full' cuts one pair per image in the loader; use data.crop_source=stored"
+        )
     t = cfg.train
     if t.epochs < 1:
         raise SpecError(f"train.epochs={t.epochs} must be >= 1")

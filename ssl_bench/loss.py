@@ -100,21 +100,30 @@ def beta_info_nce(
     queue: torch.Tensor | None = None,
     same_view_negatives: bool = True,
     other_view_negatives: bool = True,
+    symmetric: bool = True,
 ) -> torch.Tensor:
     """The symmetrised β-weighted InfoNCE of BYOL Eq. 8 (sum of both directions).
 
     online_k: φ of view k (prediction, or projection when there is no predictor);
     target_k: ψ of view k (EMA target projection, detached online projection, or the
     online projection itself). See the module docstring for the loss scale.
+    symmetric=False: the direction view 1 → view 2 alone, twice (SimSiam §4.6's
+    asymmetric loss D(p₁, z₂) against the symmetric ½ D(p₁, z₂) + ½ D(p₂, z₁): same scale).
     """
     kw = {"beta": beta, "temperature": temperature, "offset": offset, "queue": queue}
     kw |= {"same_view_negatives": same_view_negatives, "other_view_negatives": other_view_negatives}
     forward = info_nce_direction(online_1, target_1, target_2, **kw)
+    if not symmetric:
+        return 2.0 * forward
     return forward + info_nce_direction(online_2, target_2, target_1, **kw)
 
 
 def cross_entropy_similarity(
-    online_1: torch.Tensor, online_2: torch.Tensor, target_1: torch.Tensor, target_2: torch.Tensor
+    online_1: torch.Tensor,
+    online_2: torch.Tensor,
+    target_1: torch.Tensor,
+    target_2: torch.Tensor,
+    symmetric: bool = True,
 ) -> torch.Tensor:
     """Eq. 8 at β = 0 with SimSiam's cross-entropy similarity (§4.5) in place of the cosine:
     S(p, z) = softmax(z) · log softmax(p) over channels, minus a cross-entropy. Each
@@ -125,6 +134,8 @@ def cross_entropy_similarity(
         p, z = _at_least_fp32(p), _at_least_fp32(z)
         return -2.0 * (F.softmax(z, dim=1) * F.log_softmax(p, dim=1)).sum(dim=1).mean()
 
+    if not symmetric:  # as in beta_info_nce
+        return 2.0 * direction(online_1, target_2)
     return direction(online_1, target_2) + direction(online_2, target_1)
 
 

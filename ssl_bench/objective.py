@@ -22,7 +22,7 @@ def objective(spec: MethodSpec, b: Branches, dist: Dist, queue: torch.Tensor | N
     loss = spec.loss
     match loss:
         case InfoNCE(similarity="cross_entropy"):  # β = 0 only (validated): no negatives to gather
-            value = cross_entropy_similarity(*b.online, *b.target)
+            value = cross_entropy_similarity(*b.online, *b.target, symmetric=spec.symmetry == "symmetric")
             return value if loss.factor == 1.0 else value * loss.factor
         case InfoNCE():
             (t1, t2), offset = b.target, 0
@@ -39,6 +39,7 @@ def objective(spec: MethodSpec, b: Branches, dist: Dist, queue: torch.Tensor | N
                 queue=queue,
                 same_view_negatives=loss.same_view_negatives,
                 other_view_negatives=loss.other_view_negatives,
+                symmetric=spec.symmetry == "symmetric",
             )
             return value if loss.factor == 1.0 else value * loss.factor
         case BarlowTwins():

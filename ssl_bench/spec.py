@@ -28,6 +28,10 @@ OPTIMIZERS = ("lars", "sgd", "adamw")
 # follows; "constant", the schedule's peak throughout (the official code's --fix-pred-lr);
 # "frozen", never trained (a fixed random predictor, Table 1b).
 PREDICTOR_LRS = ("schedule", "constant", "frozen")
+# Which directions of a β-InfoNCE loss count (SimSiam §4.6): both ("symmetric"), view 1 →
+# view 2 alone ("asymmetric"), or that direction on two independently drawn pairs of views
+# per image ("asymmetric_2x", the symmetric loss's compute).
+SYMMETRIES = ("symmetric", "asymmetric", "asymmetric_2x")
 # Fields added to the spec after runs were recorded: left out of the run id at their
 # default, so those runs keep their ids (ssl_bench.config.run_id).
 _OMIT_AT_DEFAULT = {"omit_from_id_at_default": True}
@@ -151,6 +155,7 @@ class MethodSpec:
       SimSiam and MoCo; Barlow Twins and VICReg lie outside it.
     augmentation: name of the augmentation preset the method uses by default.
     predictor_lr: one of PREDICTOR_LRS.
+    symmetry: one of SYMMETRIES.
     """
 
     projector: MLP
@@ -161,6 +166,7 @@ class MethodSpec:
     augmentation: str
     ema: EMA | None = None
     predictor_lr: str = field(default="schedule", metadata=_OMIT_AT_DEFAULT)
+    symmetry: str = field(default="symmetric", metadata=_OMIT_AT_DEFAULT)
 
 
 def validate_method(spec: MethodSpec) -> None:
@@ -192,6 +198,13 @@ def validate_method(spec: MethodSpec) -> None:
         raise SpecError(f"method.predictor_lr={spec.predictor_lr!r} is not one of: {', '.join(PREDICTOR_LRS)}")
     if spec.predictor is None and spec.predictor_lr != "schedule":
         raise SpecError(f"method.predictor_lr={spec.predictor_lr!r} does not apply: the method has no predictor")
+    if spec.symmetry not in SYMMETRIES:
+        raise SpecError(f"method.symmetry={spec.symmetry!r} is not one of: {', '.join(SYMMETRIES)}")
+    if spec.symmetry != "symmetric" and not isinstance(spec.loss, InfoNCE):
+        raise SpecError(
+            f"method.symmetry={spec.symmetry!r} does not apply to a {spec.loss.kind} loss, which is symmetric "
+            "in its two views by construction"
+        )
     o = spec.optim
     if o.name not in OPTIMIZERS:
         raise SpecError(f"method.optim.name={o.name!r} is not one of: {', '.join(OPTIMIZERS)}")

@@ -130,6 +130,11 @@ class Step:
             x1, x2 = (v.to(torch.float64).div_(255.0) for v in (x1, x2))
         a1 = augment(x1, self.cfg.aug.view1, self.size, self.aug_gen, rows, crop=not cut)
         a2 = augment(x2, self.cfg.aug.view2, self.size, self.aug_gen, rows, crop=not cut)
+        if self.cfg.method.symmetry == "asymmetric_2x":
+            # A second pair, drawn independently, after the first (SimSiam §4.6): the loss's one
+            # direction then runs over both pairs, at the symmetric loss's compute.
+            a1 = torch.cat([a1, augment(x1, self.cfg.aug.view1, self.size, self.aug_gen, rows, crop=not cut)])
+            a2 = torch.cat([a2, augment(x2, self.cfg.aug.view2, self.size, self.aug_gen, rows, crop=not cut)])
         v1, v2 = normalize_images(a1, self.mean, self.std), normalize_images(a2, self.mean, self.std)
         if self.cfg.train.channels_last:
             v1 = v1.contiguous(memory_format=torch.channels_last)
