@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ssl_bench.intervals import Stat, difference, welch_interval
+
 if TYPE_CHECKING:  # pandas is imported by the report that calls these, not by the ablations that name them
     import pandas as pd
 
@@ -32,8 +34,6 @@ METRIC = "linear_top1"  # the paper's metric: linear evaluation top-1
 HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH = "holds", "does not hold", "cannot tell", "not enough runs"
 NOT_TESTABLE = "not testable at this scale"
 OUTCOMES = (HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH)
-# Two-sided coverage of every interval; each side errs with (1 - COVERAGE) / 2.
-COVERAGE = 0.95
 
 # The margins, in points of top-1, that turn the paper's words into tests.
 NEAR = 1.0  # "stays nearly constant", "does not improve significantly"
@@ -136,31 +136,6 @@ def collapse_scope(scale: Scale) -> str:
     return "" if scale.learned is None else f"{CAN}: the projections' spread and the gain over the random encoder"
 
 
-@dataclass(frozen=True)
-class Stat:
-    """A mean over seeds with its std and n (std is nan when n < 2); `of` says how many
-    seeds were asked for, so a failed seed is never mistaken for a missing one."""
-
-    label: str
-    mean: float
-    std: float
-    n: int
-    of: int | None = None
-    # The variance terms (s²/n, n − 1) of the means it is made of, for Welch–Satterthwaite;
-    # empty for a plain mean over seeds, whose one term comes from std and n.
-    parts: tuple[tuple[float, int], ...] = ()
-    machines: frozenset[str] = frozenset()  # the devices and torch versions its runs ran on
-
-    @property
-    def terms(self) -> tuple[tuple[float, int], ...]:
-        return self.parts or ((self.std**2 / self.n, self.n - 1),)
-
-    def text(self) -> str:
-        seeds = f"n={self.n}" + (f" of {self.of}" if self.of is not None and self.of != self.n else "")
-        spread = "" if math.isnan(self.std) else f" ± {self.std:.1f}"
-        return f"{self.label} {self.mean:.1f}{spread} ({seeds})"
-
-
 def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | None = None) -> Stat | None:
     """The (method, row) cell of `summary` for column `col` (None when nothing finished)."""
     s = summary[(summary.method == method) & (summary.row == row)]
@@ -177,27 +152,6 @@ def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | No
         asked,
         machines=machines,
     )
-
-
-def t_quantile(p: float, df: float) -> float:
-    """The p-quantile of Student's t with df degrees of freedom (df may be fractional)."""
-    from scipy.special import stdtrit  # here, so that naming a claim does not load scipy
-
-    return float(stdtrit(df, p))
-
-
-def welch_interval(a: Stat, b: Stat, family: int = 1) -> tuple[float, float, float]:
-    """(low, high, df): the two-sided COVERAGE t-interval of a.mean − b.mean, unpaired,
-    with Welch–Satterthwaite degrees of freedom; for a family of m comparisons, each
-    interval at 1 − (1 − COVERAGE)/m (Bonferroni), so all m hold together at COVERAGE."""
-    terms = a.terms + b.terms
-    var = sum(v for v, _ in terms)
-    diff = a.mean - b.mean
-    if var == 0:
-        return diff, diff, math.inf
-    df = var**2 / sum(v**2 / d for v, d in terms if v > 0)
-    half = t_quantile(1 - (1 - COVERAGE) / (2 * family), df) * math.sqrt(var)
-    return diff - half, diff + half, df
 
 
 def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str, *, family: int = 1, **kw) -> Verdict:
@@ -235,15 +189,6 @@ def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> S
     if r is None or b is None:
         return None
     return difference(f"{method} drop at {row}", r, b)
-
-
-def difference(label: str, r: Stat, b: Stat) -> Stat:
-    """r − b as one Stat, carrying both sides' variance terms for Welch–Satterthwaite."""
-    if r.n < 2 or b.n < 2 or math.isnan(r.std) or math.isnan(b.std):
-        return Stat(label, r.mean - b.mean, math.nan, min(r.n, b.n), None, machines=r.machines | b.machines)
-    se = math.sqrt(r.std**2 / r.n + b.std**2 / b.n)
-    n = min(r.n, b.n)
-    return Stat(label, r.mean - b.mean, se * math.sqrt(n), n, None, r.terms + b.terms, r.machines | b.machines)
 
 
 # Projections' std over its spread-out value 1/√d: below COLLAPSED they have collapsed;

@@ -1,0 +1,69 @@
+"""Means over seeds and the intervals of their differences: pure arithmetic, no pandas, no
+claims. A `Stat` is a mean over seeds with its spread; `welch_interval` is the 95 % Welch
+t-interval of a difference of two (with Welch–Satterthwaite degrees of freedom), at
+Bonferroni's level for a family of comparisons; `difference` is a difference of two means
+as one Stat that keeps both sides' variance terms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Two-sided coverage of every interval; each side errs with (1 - COVERAGE) / 2.
+COVERAGE = 0.95
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A mean over seeds with its std and n (std is nan when n < 2); `of` says how many
+    seeds were asked for, so a failed seed is never mistaken for a missing one."""
+
+    label: str
+    mean: float
+    std: float
+    n: int
+    of: int | None = None
+    # The variance terms (s²/n, n − 1) of the means it is made of, for Welch–Satterthwaite;
+    # empty for a plain mean over seeds, whose one term comes from std and n.
+    parts: tuple[tuple[float, int], ...] = ()
+    machines: frozenset[str] = frozenset()  # the devices and torch versions its runs ran on
+
+    @property
+    def terms(self) -> tuple[tuple[float, int], ...]:
+        return self.parts or ((self.std**2 / self.n, self.n - 1),)
+
+    def text(self) -> str:
+        seeds = f"n={self.n}" + (f" of {self.of}" if self.of is not None and self.of != self.n else "")
+        spread = "" if math.isnan(self.std) else f" ± {self.std:.1f}"
+        return f"{self.label} {self.mean:.1f}{spread} ({seeds})"
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The p-quantile of Student's t with df degrees of freedom (df may be fractional)."""
+    from scipy.special import stdtrit  # here, so that naming a claim does not load scipy
+
+    return float(stdtrit(df, p))
+
+
+def welch_interval(a: Stat, b: Stat, family: int = 1) -> tuple[float, float, float]:
+    """(low, high, df): the two-sided COVERAGE t-interval of a.mean − b.mean, unpaired,
+    with Welch–Satterthwaite degrees of freedom; for a family of m comparisons, each
+    interval at 1 − (1 − COVERAGE)/m (Bonferroni), so all m hold together at COVERAGE."""
+    terms = a.terms + b.terms
+    var = sum(v for v, _ in terms)
+    diff = a.mean - b.mean
+    if var == 0:
+        return diff, diff, math.inf
+    df = var**2 / sum(v**2 / d for v, d in terms if v > 0)
+    half = t_quantile(1 - (1 - COVERAGE) / (2 * family), df) * math.sqrt(var)
+    return diff - half, diff + half, df
+
+
+def difference(label: str, r: Stat, b: Stat) -> Stat:
+    """r − b as one Stat, carrying both sides' variance terms for Welch–Satterthwaite."""
+    if r.n < 2 or b.n < 2 or math.isnan(r.std) or math.isnan(b.std):
+        return Stat(label, r.mean - b.mean, math.nan, min(r.n, b.n), None, machines=r.machines | b.machines)
+    se = math.sqrt(r.std**2 / r.n + b.std**2 / b.n)
+    n = min(r.n, b.n)
+    return Stat(label, r.mean - b.mean, se * math.sqrt(n), n, None, r.terms + b.terms, r.machines | b.machines)
