@@ -115,7 +115,6 @@ def claims(summary, scale: Scale) -> list[Verdict]:
                 MUCH_MORE,
                 "above",
                 quote=quote,
-                metric="linear top-1",
                 scope=scope,
             )
         )

@@ -101,7 +101,7 @@ def claims(summary, scale: Scale) -> list[Verdict]:
     ):
         if target is None:
             numbers = f"the grid's base is {base}; it has no row at base/{REDUCTION}"
-            out.append(Verdict(what, NOT_ENOUGH, numbers, quote=QUOTE_STABLE, metric="linear top-1"))
+            out.append(Verdict(what, NOT_ENOUGH, numbers, quote=QUOTE_STABLE))
             continue
         scope = _batch_norm_scope(within(scale, NEAR) if method == "byol" else needs_gap(scale, NEAR), int(target))
         out.append(
@@ -112,7 +112,6 @@ def claims(summary, scale: Scale) -> list[Verdict]:
                 -NEAR,
                 side,
                 quote=QUOTE_STABLE,
-                metric="linear top-1",
                 scope=scope,
             )
         )
@@ -124,7 +123,6 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             0.0,
             "above",
             quote=QUOTE_BEATS,
-            metric="linear top-1",
             scope=needs_gap(scale, 0.0),
         )
     )

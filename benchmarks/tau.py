@@ -10,6 +10,7 @@ from ssl_bench.verdicts import (
     CLOSE_TO_BEST,
     FAR,
     METRIC,
+    RANDOM,
     Scale,
     Verdict,
     all_of,
@@ -34,7 +35,6 @@ PAPER = tuple(PaperValue(label, "byol", top1, None, spread) for label, _, top1, 
 
 STOPGRAD, CONSTANT = ROWS[4][0], ROWS[1][0]
 EMA_ROWS = ("0.9", "0.99", "0.999")
-LINEAR = "linear top-1"
 
 QUOTE_ZERO = (
     '§5 "Bootstrapping": "Instantaneously updating the target network (τ = 0) destabilizes training, yielding '
@@ -68,10 +68,9 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             "byol",
             STOPGRAD,
             METRIC,
-            "random_linear_top1",
+            RANDOM,
             working="0.99",
             quote=QUOTE_ZERO,
-            metric=LINEAR,
             scope=collapse_scope(scale) + SIMSIAM * bool(scale.learned is not None and scale.learned > 1),
         )
     ]
@@ -84,14 +83,13 @@ def claims(summary, scale: Scale) -> list[Verdict]:
                 compare(
                     "above random init",
                     tau1,
-                    stat(summary, "byol", CONSTANT, "random_linear_top1", "random init"),
+                    stat(summary, "byol", CONSTANT, RANDOM, "random init"),
                     FAR,
                     "above",
                     family=2,
                 ),
             ],
             quote=QUOTE_ONE,
-            metric=LINEAR,
             scope=needs_gap(scale, FAR),
         )
     )
@@ -106,7 +104,6 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             f"every tau_base in [0.9, 0.999] is within {CLOSE_TO_BEST:g} points of every other (so of the best)",
             parts,
             quote=QUOTE_RANGE,
-            metric=LINEAR,
             scope=within(scale, CLOSE_TO_BEST),
         )
     )

@@ -1,9 +1,10 @@
 """Build ssl_bench/data_files/fashion_mnist_subset.npz from the full Fashion-MNIST.
 
-The subset is balanced_subset(train_labels, 10000, seed=0) of the 60k train set
-and balanced_subset(test_labels, 2000, seed=1) of the 10k test set, i.e. exactly
-what load_dataset("fashion-mnist", train_subset=10000, test_subset=2000) draws
-from the full set, so results are bit-identical whichever copy is installed.
+The subset is balanced_subset(train_labels, 10000, seed=0) of the 60k train set and the
+whole 10k test set (so evaluation needs no download: top-1 on 10,000 images has a binomial
+standard error of 0.36 points at 85 %, on 2,000 it was 0.8), i.e. exactly what
+load_dataset("fashion-mnist", train_subset=10000) draws from the full set, so results are
+bit-identical whichever copy is installed.
 
 Usage (needs the four IDX files, e.g. from `apt-get install dataset-fashion-mnist`):
     python scripts/make_embedded_fashion_mnist.py [--src DIR] [--out FILE]
@@ -19,7 +20,7 @@ import numpy as np
 from ssl_bench.data import balanced_subset
 from ssl_bench.data.fashion_mnist import FASHION_MNIST_DEBIAN_DIR, FASHION_MNIST_EMBEDDED, read_fashion_mnist_idx
 
-TRAIN_N, TEST_N = 10000, 2000
+TRAIN_N = 10000
 
 
 def main() -> None:
@@ -36,7 +37,7 @@ def main() -> None:
     if len(train_y) != 60000 or len(test_y) != 10000:
         raise SystemExit(f"expected the full 60000/10000 set in {args.src}, got {len(train_y)}/{len(test_y)}")
     train_index = balanced_subset(train_y, TRAIN_N, seed=0)
-    test_index = balanced_subset(test_y, TEST_N, seed=1)
+    test_index = np.arange(len(test_y))  # the whole test set
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(

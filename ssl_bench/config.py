@@ -102,6 +102,13 @@ class EvalConfig:
     # semi-supervised 1 % and 10 %), drawn by the seed. They add metrics and change none,
     # so at the default they stay out of the run id; records before them lack them.
     label_fractions: tuple[float, ...] = field(default=(0.01, 0.1), metadata={"omit_from_id_at_default": True})
+    # kNN also at these k (metrics "knn_top1_k<k>"): at small scales k = 200 over 1,000
+    # training images a class favours neither side, so a small k is reported beside it.
+    knn_k_also: tuple[int, ...] = field(default=(), metadata=ADDED_LATER)
+    # Score the normalised pixels the encoder is given with the same kNN and probes (the
+    # record's "pixels"): a trained encoder should beat its own input. Off by default: at
+    # ImageNet scale a kNN over raw pixels costs more than it tells.
+    pixels: bool = field(default=False, metadata=ADDED_LATER)
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,8 @@ def validate_run(cfg: RunConfig) -> None:
         raise SpecError(f"eval.probe_epochs={e.probe_epochs} must be >= 1")
     if e.probe not in PROBES:
         raise SpecError(f"eval.probe={e.probe!r} is not one of: {', '.join(PROBES)}")
+    if any(not isinstance(k, int) or k < 1 for k in e.knn_k_also):
+        raise SpecError(f"eval.knn_k_also={list(e.knn_k_also)}: each must be an integer >= 1")
     if e.knn_k < 1 or not e.knn_temperature > 0 or e.knn_every < 0:
         raise SpecError(f"eval: knn_k={e.knn_k} must be >= 1, knn_temperature={e.knn_temperature} > 0, knn_every >= 0")
     if cfg.seed < 0:

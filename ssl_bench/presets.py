@@ -51,12 +51,16 @@ def cpu() -> Callable[[MethodSpec], dict]:
         o = {
             "data.dataset": "fashion-mnist",
             "data.train_subset": 10000,
-            "data.test_subset": 2000,
+            "data.test_subset": None,  # the whole 10k test set: top-1's binomial SE is 0.36 points
             "backbone": "convnet",
             "train.epochs": 20,
             "train.batch_size": 64,
             "method.optim": Optim(name="adamw", base_lr=4e-3, weight_decay=1e-4, momentum=0.9, warmup_epochs=1),
             "eval.knn_every": 5,
+            # The verdicts read kNN here (k = 200); k = 20 beside it, and the pixels the
+            # encoder is given scored alike: the floor a learned representation must clear.
+            "eval.knn_k_also": (20,),
+            "eval.pixels": True,
             **_cap_widths(spec, 1024),
         }
         if spec.ema is not None:

@@ -22,20 +22,42 @@ def evaluate_encoder(
     workers = cfg.data.workers
     train_f = embed(model.backbone, data.train_images, mean, std, size, workers=workers)
     test_f = embed(model.backbone, data.test_images, mean, std, size, workers=workers)
-    out = {
-        "knn_top1": knn_top1(
-            train_f, data.train_labels, test_f, data.test_labels, k=cfg.eval.knn_k, temperature=cfg.eval.knn_temperature
-        )
-    }
+    out = _knn(cfg, train_f, data.train_labels, test_f, data.test_labels)
     if full:
         z = embed(nn.Sequential(model.backbone, model.projector), data.test_images, mean, std, size, workers=workers)
         out.update(collapse_stats(z))
-        if cfg.eval.linear_probe:
-            e = cfg.eval
-            on_features = "torch" if e.probe == "paper" else e.probe
-            labels = data.train_labels, test_f, data.test_labels
-            full = e.probe != "paper"
-            out.update(score_probes(on_features, e.label_fractions, cfg.seed, train_f, *labels, full=full))
-            if e.probe == "paper":
-                out.update(paper_probe_metrics(cfg, model.backbone, data, mean, std, size))
+        out.update(_probes(cfg, train_f, data.train_labels, test_f, data.test_labels))
+        if cfg.eval.linear_probe and cfg.eval.probe == "paper":
+            out.update(paper_probe_metrics(cfg, model.backbone, data, mean, std, size))
     return out
+
+
+def evaluate_pixels(cfg: RunConfig, data: ImageData, mean: torch.Tensor, std: torch.Tensor, size: int) -> dict:
+    """The same kNN and probes on the flattened pixels the encoder is given (normalised, at
+    its image size): the floor a learned representation has to clear. Raw uint8 pixels
+    would be a different, weaker floor: cosine similarity between all-positive vectors is
+    dominated by overall brightness."""
+    flat = nn.Flatten()
+    train_f = embed(flat, data.train_images, mean, std, size, workers=cfg.data.workers)
+    test_f = embed(flat, data.test_images, mean, std, size, workers=cfg.data.workers)
+    out = _knn(cfg, train_f, data.train_labels, test_f, data.test_labels)
+    out.update(_probes(cfg, train_f, data.train_labels, test_f, data.test_labels))
+    return out
+
+
+def _knn(cfg: RunConfig, train_f, train_y, test_f, test_y) -> dict:
+    e = cfg.eval
+    out = {"knn_top1": knn_top1(train_f, train_y, test_f, test_y, k=e.knn_k, temperature=e.knn_temperature)}
+    for k in e.knn_k_also:
+        out[f"knn_top1_k{k}"] = knn_top1(train_f, train_y, test_f, test_y, k=k, temperature=e.knn_temperature)
+    return out
+
+
+def _probes(cfg: RunConfig, train_f, train_y, test_f, test_y) -> dict:
+    e = cfg.eval
+    if not e.linear_probe:
+        return {}
+    on_features = "torch" if e.probe == "paper" else e.probe
+    return score_probes(
+        on_features, e.label_fractions, cfg.seed, train_f, train_y, test_f, test_y, full=e.probe != "paper"
+    )

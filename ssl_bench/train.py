@@ -38,6 +38,7 @@ from ssl_bench.records import (
     set_aside,
     write_json_atomic,
 )
+from ssl_bench.scoring import evaluate_pixels
 from ssl_bench.spec import SpecError
 from ssl_bench.step import build_model, uses_bf16
 
@@ -261,6 +262,8 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
     # build_model seeds as training did, so this is the run's own initialisation.
     init_model = build_model(cfg, loop.images.shape[1], loop.step_fn.size).to(device)
     random_init = loop.evaluate(init_model, full=True)
+    s = loop.step_fn
+    pixels = {"pixels": evaluate_pixels(cfg, loop.data, s.mean, s.std, s.size)} if cfg.eval.pixels else {}
     clock = state.train_s_at_epoch
     timed = [p for p in state.curves if "knn_top1" in p and p["epoch"] in clock]
     return {
@@ -269,6 +272,7 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
         "resumes": state.resumes,
         "metrics": {**trained, "final_loss": state.curves[-1]["loss"]},
         "random_init": random_init,
+        **pixels,
         "curves": state.curves,
         # kNN top-1 against minutes of training (the curve's evaluations, then the final one).
         "time_to_accuracy": [

@@ -92,17 +92,20 @@ def test_fashion_mnist_embedded(no_debian: None) -> None:
     ds = load_dataset("fashion-mnist")
     assert ds.source == "embedded"
     assert ds.name == "fashion-mnist" and ds.num_classes == 10
-    assert ds.train_images.shape == (10000, 1, 28, 28) and ds.test_images.shape == (2000, 1, 28, 28)
+    # The 10k train subset and the whole 10k test set.
+    assert ds.train_images.shape == (10000, 1, 28, 28) and ds.test_images.shape == (10000, 1, 28, 28)
     assert ds.train_images.dtype == torch.uint8 and ds.train_labels.dtype == torch.int64
     assert torch.bincount(ds.train_labels).tolist() == [1000] * 10
-    assert torch.bincount(ds.test_labels).tolist() == [200] * 10
+    assert torch.bincount(ds.test_labels).tolist() == [1000] * 10
     assert ds.ssl_images is ds.train_images
     assert ds.mean == (0.2860,) and ds.std == (0.3530,)
     assert abs(ds.train_images.float().mean().item() / 255 - 0.2860) < 0.01
 
-    # The canonical subset sizes return the embedded file as is.
+    # The canonical subset sizes: the embedded train images as they are, and the 2k test
+    # subset drawn from the whole test set as from Debian's copy.
     same = load_dataset("fashion-mnist", train_subset=10000, test_subset=2000)
-    assert torch.equal(same.train_images, ds.train_images) and torch.equal(same.test_labels, ds.test_labels)
+    assert torch.equal(same.train_images, ds.train_images)
+    assert torch.equal(same.test_labels, ds.test_labels[balanced_subset(ds.test_labels, 2000, seed=1)])
 
     small = load_dataset("fashion-mnist", train_subset=100, test_subset=50)
     assert torch.bincount(small.train_labels).tolist() == [10] * 10
@@ -115,8 +118,8 @@ def test_fashion_mnist_embedded_too_large(no_debian: None) -> None:
     message = one_line_error(excinfo)
     assert "20000" in message and "10000" in message
     assert "apt-get install dataset-fashion-mnist" in message and "ssl-bench download fashion-mnist" in message
-    with pytest.raises(DatasetError, match="apt-get install dataset-fashion-mnist"):
-        load_dataset("fashion-mnist", test_subset=3000)
+    with pytest.raises(DatasetError, match="only 10000 test images"):
+        load_dataset("fashion-mnist", test_subset=20000)
 
 
 def test_fashion_mnist_embedded_indices() -> None:
@@ -125,9 +128,9 @@ def test_fashion_mnist_embedded_indices() -> None:
             ["train_images", "train_labels", "train_index", "test_images", "test_labels", "test_index"]
         )
         assert npz["train_images"].dtype == np.uint8 and npz["train_labels"].dtype == np.int64
-        assert npz["train_index"].shape == (10000,) and npz["test_index"].shape == (2000,)
+        assert npz["train_index"].shape == (10000,) and npz["test_index"].shape == (10000,)
         assert np.all(np.diff(npz["train_index"]) > 0) and npz["train_index"].max() < 60000
-        assert np.all(np.diff(npz["test_index"]) > 0) and npz["test_index"].max() < 10000
+        np.testing.assert_array_equal(npz["test_index"], np.arange(10000))  # the whole test set
 
 
 @pytest.mark.skipif(not debian_installed, reason="Debian package dataset-fashion-mnist not installed")
@@ -136,15 +139,22 @@ def test_fashion_mnist_debian_matches_embedded(monkeypatch: pytest.MonkeyPatch, 
     assert full.source.startswith("debian:")
     assert full.train_images.shape == (60000, 1, 28, 28) and full.test_images.shape == (10000, 1, 28, 28)
 
-    sub = load_dataset("fashion-mnist", train_subset=10000, test_subset=2000)
+    subsets = (
+        {"train_subset": 10000},
+        {"train_subset": 10000, "test_subset": 2000},
+        {"train_subset": 100, "test_subset": 50},
+    )
+    sub = [load_dataset("fashion-mnist", **s) for s in subsets]
     monkeypatch.setattr(FM, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "no-such-dir")
-    emb = load_dataset("fashion-mnist", train_subset=10000, test_subset=2000)
-    assert emb.source == "embedded"
-    for field in ("ssl_images", "train_images", "train_labels", "test_images", "test_labels"):
-        assert torch.equal(getattr(sub, field), getattr(emb, field)), field
+    emb = [load_dataset("fashion-mnist", **s) for s in subsets]
+    assert all(e.source == "embedded" for e in emb)
+    for a, b in zip(sub, emb, strict=True):
+        for field in ("ssl_images", "train_images", "train_labels", "test_images", "test_labels"):
+            assert torch.equal(getattr(a, field), getattr(b, field)), field
+    assert torch.equal(sub[0].test_images, full.test_images)  # the whole test set, embedded
     with np.load(FM.FASHION_MNIST_EMBEDDED) as npz:
         np.testing.assert_array_equal(npz["train_index"], balanced_subset(full.train_labels, 10000, seed=0))
-        np.testing.assert_array_equal(npz["test_index"], balanced_subset(full.test_labels, 2000, seed=1))
+        np.testing.assert_array_equal(npz["test_images"][:, 0], full.test_images[:, 0].numpy())
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -19,10 +19,12 @@ def _grid(*argv: str):
 
 
 def test_epochs_beats_the_grids_own_schedule():
-    default = _grid("--ablation", "batch_size", "--method", "byol", "--row", "64")
-    assert [p.config.train.epochs for p in default] == [6]  # the cpu grid's scale
-    for epochs in (1, 2):
-        (p,) = _grid("--ablation", "batch_size", "--method", "byol", "--row", "64", "--epochs", str(epochs))
+    smoke = ("--preset", "smoke", "--ablation", "batch_size", "--method", "byol", "--row", "32")
+    default = _grid(*smoke)
+    assert [p.config.train.epochs for p in default] == [1]  # the smoke grid's own scale
+    assert [p.config.train.epochs for p in _grid("--ablation", "tau", "--row", "0.99")] == [20]  # cpu: the preset's
+    for epochs in (2, 3):
+        (p,) = _grid(*smoke, "--epochs", str(epochs))
         assert p.config.train.epochs == epochs and p.run_id != default[0].run_id
 
 

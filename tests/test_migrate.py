@@ -15,6 +15,10 @@ from ssl_bench.migrate import migrate_tree, upgrade_config, upgrade_record
 OLD = Path(__file__).parent / "fixtures" / "migrate" / "byol-cpu-seed0-schema1.json"
 
 
+# The cpu preset as it was when the fixture ran: a 2k test subset, no pixel or extra-k scores.
+THEN = {"data.test_subset": 2000, "eval.pixels": False, "eval.knn_k_also": ()}
+
+
 def old_record() -> dict:
     return json.loads(OLD.read_text())
 
@@ -23,7 +27,7 @@ def test_a_schema_1_record_upgrades_to_the_id_todays_code_gives_the_same_run():
     rec = old_record()
     assert rec["schema"] == 1 and rec["run_id"] == "fab4e8847494" and "tau_base" in rec["config"]["method"]
     new = upgrade_record(rec)
-    today = build_config("byol", preset="cpu")  # the README's main job: BYOL, cpu preset, seed 0
+    today = build_config("byol", preset="cpu", overrides=THEN)  # BYOL, cpu preset, seed 0
     assert new["schema"] == 2 and new["run_id"] == run_id(today) != rec["run_id"]
     assert new["upgraded_from"] == {"schema": 1, "run_id": "fab4e8847494"}
     assert new["config"]["method"]["loss"] == {
@@ -49,7 +53,7 @@ def test_a_simclr_loss_scale_and_a_target_without_ema_carry_over():
 
 
 def test_names_are_labels_not_part_of_the_id():
-    a = build_config("byol", preset="cpu")
+    a = build_config("byol", preset="cpu", overrides=THEN)
     b = config_from_dict({**json.loads(json.dumps(upgrade_record(old_record())["config"])), "method_name": "mine"})
     assert run_id(a) == run_id(b) and b.method_name == "mine"
 
@@ -66,7 +70,7 @@ def run_dir_with_old_record(root: Path) -> Path:
 def test_migrating_a_tree_renames_run_directories_and_is_idempotent(tmp_path, capsys):
     run_dir_with_old_record(tmp_path)
     assert main(["upgrade", str(tmp_path)]) == 0
-    new_id = run_id(build_config("byol", preset="cpu"))
+    new_id = run_id(build_config("byol", preset="cpu", overrides=THEN))
     assert f"fab4e8847494 -> {new_id}" in capsys.readouterr().out
     moved = tmp_path / "tau" / new_id
     assert not (tmp_path / "tau" / "fab4e8847494").exists() and (moved / "encoder.pt").read_bytes() == b"weights"
@@ -77,7 +81,7 @@ def test_migrating_a_tree_renames_run_directories_and_is_idempotent(tmp_path, ca
 
 def test_an_interrupted_migration_is_finished_by_running_it_again(tmp_path):
     d = run_dir_with_old_record(tmp_path)
-    new_id = run_id(build_config("byol", preset="cpu"))
+    new_id = run_id(build_config("byol", preset="cpu", overrides=THEN))
     d.rename(d.with_name(new_id))  # killed after the rename, before the rewrite
     assert migrate_tree(tmp_path) == [("fab4e8847494", new_id)]
     assert json.loads((d.with_name(new_id) / "config.json").read_text())["method"]["ema"]["tau_base"] == 0.99

@@ -202,7 +202,7 @@ def _heartbeat_step(run_dir: Path):
     return beat.get("step") or 0, beat.get("slurm_job")
 
 
-LONG = {**SAME_SCIENCE, "train.epochs": 16}  # 96 steps: the signal lands long before the end
+LONG = {**SAME_SCIENCE, "train.epochs": 10}  # 60 steps: the signal lands long before the end
 
 
 def test_a_preempted_run_resumes_on_all_ranks_to_the_uninterrupted_result(cluster, tmp_path):

@@ -186,7 +186,8 @@ def test_a_corrupt_record_is_shown_as_such_and_kept_aside_when_redone(tmp_path, 
 def test_bf16_on_a_cpu_without_native_bf16_warns_with_the_measured_cost(native, tmp_path, monkeypatch):
     monkeypatch.setattr(device_mod, "cpu_has_native_bf16", lambda: native)
     logged = []
-    cfg = smoke(**{"train.precision": "bf16", "train.epochs": 1})
+    # Two steps and no probe: bf16 without native support is slow, and the warning comes first.
+    cfg = smoke(**{"train.precision": "bf16", "train.epochs": 1, "data.train_subset": 80, "eval.linear_probe": False})
     rec = run(cfg, RunEnv(out_dir=tmp_path, progress=False, log=logged.append))
     assert rec["status"] == "done"
     warnings = [m for m in logged if m.startswith("warning: train.precision=bf16")]

@@ -52,7 +52,7 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     same metrics as an uninterrupted run of the same config. An array of one task, so the
     requeued task waits behind nothing."""
     out = tmp_path / "runs"
-    overrides = ["--set", "train.epochs=20", "--set", "eval.linear_probe=false"]
+    overrides = ["--set", "train.epochs=12", "--set", "eval.linear_probe=false"]
     argv = smoke_grid(
         "tau",
         out,
@@ -73,7 +73,7 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
         preset="smoke",
         methods=["byol"],
         rows=["0.99"],
-        overrides={"train.epochs": 20, "eval.linear_probe": False},
+        overrides={"train.epochs": 12, "eval.linear_probe": False},
     )
     assert main(argv) == 0
     capsys.readouterr()

@@ -93,13 +93,20 @@ def _summary(rec: dict, path: Path) -> str:
         f"{c['train_wall_s'] / 60:.1f} min training at {c['images_per_s']:.0f} images/s on {c['device']}",
         f"  {'encoder':<13}{'kNN top-1':>10}{'linear top-1':>14}{'linear top-5':>14}{'z std':>8}{'eff. rank':>11}",
     ]
-    for name, d in ((f"{cfg['method_name']}", m), ("random init", r)):
+    rows = [(f"{cfg['method_name']}", m), ("random init", r)] + (
+        [("raw pixels", rec["pixels"])] if "pixels" in rec else []
+    )
+    for name, d in rows:
+        spread = f"{d['z_std']:8.3f}{d['effective_rank']:11.1f}" if "z_std" in d else f"{'–':>8}{'–':>11}"
         lines.append(
             f"  {name:<13}{pct(d.get('knn_top1')):>10}{pct(d.get('linear_top1')):>14}"
-            f"{pct(d.get('linear_top5')):>14}{d['z_std']:8.3f}{d['effective_rank']:11.1f}"
+            f"{pct(d.get('linear_top5')):>14}{spread}"
         )
     lines.append(f"  (z std is ≈ {m['z_std_ideal']:.3f} when projections are spread out, → 0 when collapsed)")
-    lines.append(f"  kNN gain over random init: {100 * (m['knn_top1'] - r['knn_top1']):+.1f} points; record: {path}")
+    gain = f"kNN gain over random init: {100 * (m['knn_top1'] - r['knn_top1']):+.1f} points"
+    if "pixels" in rec:
+        gain += f", over raw pixels: {100 * (m['knn_top1'] - rec['pixels']['knn_top1']):+.1f}"
+    lines.append(f"  {gain}; record: {path}")
     return "\n".join(lines)
 
 

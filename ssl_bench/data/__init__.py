@@ -227,8 +227,10 @@ def _subsets(key: str, data: ImageData, train_subset: int | None, test_subset: i
     test_x, test_y = data.test_images, data.test_labels
     canonical = _CANONICAL_SUBSETS.get(key)
     if canonical is not None:
-        # Smaller subsets are drawn from inside the canonical (embedded) one, so a run
-        # sees the same images whether the full set is installed or not.
+        # Smaller subsets are drawn from inside the canonical one, so a run sees the same
+        # images whether the full set is installed or only the embedded copy (which holds
+        # the 10k train subset and the whole test set, from which the 2k test subset of
+        # earlier records is drawn the same way).
         n_train, n_test = canonical
         if train_subset is not None and train_subset <= n_train < len(train_y):
             shared = ssl is train_x

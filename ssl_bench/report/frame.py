@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ssl_bench.ablation import Ablation
-from ssl_bench.verdicts import METRIC, stat, welch_interval
+from ssl_bench.verdicts import METRIC, PIXELS, RANDOM, stat, welch_interval
 
 PCT = 100.0
 
@@ -71,6 +71,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
         status = rec.get("status", "missing")  # done, failed, corrupt, stale (not today's grid) or missing
         m = rec.get("metrics", {}) if status == "done" else {}
         r = rec.get("random_init", {}) if status == "done" else {}
+        px = rec.get("pixels", {}) if status == "done" else {}
         cost = rec.get("cost", {}) if status == "done" else {}
         cfg = rec.get("config", {})
         rows.append(
@@ -87,6 +88,9 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "z_std_ideal": m.get("z_std_ideal"),
                 "random_linear_top1": _pct(r.get("linear_top1")),
                 "random_knn_top1": _pct(r.get("knn_top1")),
+                "pixels_linear_top1": _pct(px.get("linear_top1")),
+                "pixels_knn_top1": _pct(px.get("knn_top1")),
+                **{f"{side}{k}": _pct(v) for side, d in (("", m), ("pixels_", px)) for k, v in _knn_also(d).items()},
                 "train_wall_s": cost.get("train_wall_s"),
                 "eval_wall_s": cost.get("eval_wall_s"),
                 "images_per_s": cost.get("images_per_s"),
@@ -96,6 +100,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "dataset": cfg.get("data", {}).get("dataset"),
                 "backbone": cfg.get("backbone"),
                 "epochs": cfg.get("train", {}).get("epochs"),
+                "knn_k": cfg.get("eval", {}).get("knn_k"),
                 "preset": cfg.get("preset"),
                 "batch_size": cfg.get("train", {}).get("batch_size"),
                 "num_classes": rec.get("data", {}).get("num_classes"),
@@ -113,6 +118,11 @@ def _machine(rec: dict) -> str:
     return f"{device}, torch {torch_version}"
 
 
+def _knn_also(metrics: dict) -> dict:
+    """kNN top-1 at the extra k's a run scored (knn_top1_k<k>)."""
+    return {k: v for k, v in metrics.items() if k.startswith("knn_top1_k")}
+
+
 def _low_label(m: dict, r: dict) -> dict:
     """low_<fraction> and random_low_<fraction>: linear top-1 (%) with that fraction of the labels."""
     out = {}
@@ -126,11 +136,21 @@ def _pct(v: float | None) -> float:
     return float("nan") if v is None else PCT * v
 
 
-def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None = None) -> pd.DataFrame:
+def summarize(
+    df: pd.DataFrame, row_order: Sequence[str], baseline: str | None = None, metric: str = "linear_top1"
+) -> pd.DataFrame:
     """Mean, std and n over seeds per (method, row), and the drop against the ablation's
     baseline row in the verdicts' design: unpaired, the difference of the two means, with
     the half-width of its 95 % Welch t-interval (`drop_half`). Without a finished baseline
-    there is no drop: never a silent re-baselining on another row."""
+    there is no drop: never a silent re-baselining on another row. `metric` is the record
+    column the verdicts read ("score"), with its random-init and pixel counterparts."""
+    df = df.assign(
+        **{
+            METRIC: df[metric],
+            RANDOM: df[f"random_{metric}"],
+            PIXELS: df[f"pixels_{metric}"] if f"pixels_{metric}" in df else float("nan"),
+        }
+    )
     done = df[df.status == "done"].copy()
     baseline = baseline if baseline is not None else (row_order[0] if len(row_order) else None)
     out = []
@@ -147,8 +167,9 @@ def summarize(df: pd.DataFrame, row_order: Sequence[str], baseline: str | None =
             "stale": int((g.status == "stale").sum()),
             "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
         }
-        low = [c for c in df.columns if c.startswith(("low_", "random_low_"))]
-        for col in (METRIC, "knn_top1", "z_std", "random_linear_top1", "random_knn_top1", *low):
+        extra = [c for c in df.columns if c.startswith(("low_", "random_low_", "pixels_", "knn_top1_k"))]
+        base = ("linear_top1", "knn_top1", "z_std", "random_linear_top1", "random_knn_top1")
+        for col in (METRIC, RANDOM, *base, *extra):
             vals = d[col].dropna().to_numpy()
             item[col] = float(vals.mean()) if len(vals) else float("nan")
             item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")

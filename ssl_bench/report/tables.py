@@ -36,11 +36,16 @@ def _status_cell(item: pd.Series | None) -> str | None:
     return None
 
 
-def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], paper: pd.DataFrame) -> pd.DataFrame:
-    """The paper-shaped table: one row per paper row, per method our top-1 (mean ± std (n)),
-    our drop against the baseline row, kNN, embedding std, and the paper's top-1 and drop.
+def table(
+    ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], paper: pd.DataFrame, other: str = "knn_top1"
+) -> pd.DataFrame:
+    """The paper-shaped table: one row per paper row, per method our top-1 on the verdicts'
+    metric (mean ± std (n)), our drop against the baseline row, the `other` metric (kNN
+    where the verdicts read linear top-1, linear where they read kNN), embedding std, and
+    the paper's top-1 and drop.
     Paired by reduction, each line also names the reduction and the paper's own row."""
     order = row_order(ablation, list(dict.fromkeys(summary.row)), paper)
+    other_label = "kNN" if other == "knn_top1" else "linear"
     out = []
     base = order[0] if order else None
     for row in order:
@@ -58,14 +63,14 @@ def table(ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], pap
             if status is not None:
                 line[f"{prefix}top-1"] = status
                 line[f"{prefix}Δ"] = ""
-                line[f"{prefix}kNN"] = ""
+                line[f"{prefix}{other_label}"] = ""
                 line[f"{prefix}z std"] = ""
             else:
                 others = [(item[k], k) for k in ("failed", "corrupt", "stale", "missing") if item[k]]
                 extra = f" (+{', '.join(f'{n} {k}' for n, k in others)})" if others else ""
                 line[f"{prefix}top-1"] = _cell(item[METRIC], item[f"{METRIC}_std"], item["n"]) + extra
                 line[f"{prefix}Δ"] = _signed(item["drop"], item["drop_half"], item["n"])
-                line[f"{prefix}kNN"] = _cell(item["knn_top1"], item["knn_top1_std"], item["n"])
+                line[f"{prefix}{other_label}"] = _cell(item[other], item[f"{other}_std"], item["n"])
                 line[f"{prefix}z std"] = f"{item['z_std']:.3f}"
             if len(pm):
                 p = pm.iloc[0]
