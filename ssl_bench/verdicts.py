@@ -65,6 +65,7 @@ class Verdict:
     quote: str = ""  # the paper's sentence, with its section
     metric: str = ""  # which metric the verdict read
     scope: str = ""  # what the scale the runs ran at can show of this claim, and why
+    family: int = 1  # how many comparisons it makes together (its intervals are Bonferroni over them)
 
     def __post_init__(self) -> None:
         if not any(self.outcome.startswith(o) for o in OUTCOMES):
@@ -158,6 +159,15 @@ def within(scale: Scale, margin: float) -> str:
     return CAN
 
 
+def left_out(summary: pd.DataFrame, rows: Sequence[str], why: str) -> str:
+    """Scope of a claim that reads rows this scale's grid leaves out (a grid is cut to the
+    rows its scale can decide; the rest stay at the presets that can): empty if all ran."""
+    if "row" not in summary or not len(summary):
+        return ""
+    missing = [r for r in rows if r not in set(summary.row)]
+    return f"cannot show: this scale's grid leaves out {'; '.join(missing)}, because {why}" if missing else ""
+
+
 def collapse_scope(scale: Scale) -> str:
     """Collapse is told from the projections' spread and the gain over the random-init
     encoder, so it needs a scale where training adds more than NEAR points."""
@@ -191,7 +201,8 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
     if a is None or b is None:
         have = "; ".join(x.text() for x in (a, b) if x is not None)
         side_gone = "either side" if a is None and b is None else "one side"
-        return Verdict(claim, NOT_ENOUGH, (have + "; " if have else "") + f"no finished run on {side_gone}", **kw)
+        text = (have + "; " if have else "") + f"no finished run on {side_gone}"
+        return Verdict(claim, NOT_ENOUGH, text, family=family, **kw)
     diff = a.mean - b.mean
     sign = ">" if side == "above" else "<"
     numbers = f"{a.text()} vs {b.text()}; difference {diff:+.1f}, claimed {sign} {margin:+g}"
@@ -201,7 +212,7 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
     if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
         agrees = (diff > margin) if side == "above" else (diff < margin)
         point = "agrees" if agrees else "disagrees"
-        return Verdict(claim, f"{NOT_ENOUGH} (one seed; the point estimate {point})", numbers, **kw)
+        return Verdict(claim, f"{NOT_ENOUGH} (one seed; the point estimate {point})", numbers, family=family, **kw)
     low, high, df = welch_interval(a, b, family)
     kind = "95 % Welch t" if family == 1 else f"95 % Welch t, simultaneous over {family} (Bonferroni)"
     numbers += f"; interval [{low:+.1f}, {high:+.1f}] ({kind}, df {df:.1f})"
@@ -209,7 +220,7 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
         outcome = HOLDS if low > margin else FAILS if high < margin else CANNOT_TELL
     else:
         outcome = HOLDS if high < margin else FAILS if low > margin else CANNOT_TELL
-    return Verdict(claim, outcome, numbers, **kw)
+    return Verdict(claim, outcome, numbers, family=family, **kw)
 
 
 def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> Stat | None:
@@ -266,7 +277,7 @@ def collapsed(
         numbers += f"; against the intact {working}: {fall.outcome} ({fall.numbers})"
         if fall.outcome == HOLDS:
             outcome = HOLDS  # collapsed projections, far below the working method
-    return Verdict(claim, outcome, numbers, v.quote, v.metric, v.scope)
+    return Verdict(claim, outcome, numbers, v.quote, v.metric, v.scope, v.family)
 
 
 def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
@@ -284,7 +295,7 @@ def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
         outcome = NOT_ENOUGH
     else:
         outcome = CANNOT_TELL
-    return Verdict(claim, outcome, numbers, **kw)
+    return Verdict(claim, outcome, numbers, family=max((p.family for p in parts), default=1), **kw)
 
 
 def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: float, **kw) -> Verdict:
@@ -311,7 +322,7 @@ def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: floa
         f"{m} rows, each against the same baseline on simultaneous intervals: {below} lie wholly below "
         f"{margin:+g}, {above} wholly above; the highest: {parts[worst].numbers}"
     )
-    return Verdict(claim, combined.outcome, numbers, **kw)
+    return Verdict(claim, combined.outcome, numbers, family=m, **kw)
 
 
 # The rules above in words, written into every report and the results index.

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ssl_bench.ablation import Ablation
 from ssl_bench.dataset_info import channels_of
+from ssl_bench.power import EFFECT, POWER, pooled_sd, seeds_needed
 from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
 from ssl_bench.report.plots import plot_bars, plot_drop_curve
 from ssl_bench.report.tables import cost_line, scale_line, table, to_latex, to_markdown
@@ -64,7 +65,13 @@ class Report:
             "",
             "Claims of the paper, checked on these runs:",
             "",
-            *[line for v in self.verdicts for line in (v.line(), *([f"  - the paper: {v.quote}"] if v.quote else []))],
+            *[
+                line
+                for v in self.verdicts
+                for line in (v.line() + self.power_note(v), *([f"  - the paper: {v.quote}"] if v.quote else []))
+            ],
+            "",
+            self.seeds_line(),
             "",
             RULES,
             "",
@@ -73,6 +80,36 @@ class Report:
         if image:
             lines += ["", f"![{a.name}]({image})"]
         return "\n".join(lines) + "\n"
+
+    @property
+    def seed_sd(self) -> float | None:
+        """The seed noise of the verdicts' metric, pooled over this grid's (method, row) cells."""
+        if not len(self.summary):
+            return None
+        return pooled_sd(self.summary[f"{METRIC}_std"], self.summary.n)
+
+    def seeds_needed(self, v: Verdict) -> int | None:
+        sd = self.seed_sd
+        return None if sd is None else seeds_needed(sd, family=v.family)
+
+    def power_note(self, v: Verdict) -> str:
+        n = self.seeds_needed(v)
+        if n is None or not v.testable:
+            return ""
+        family = f", {v.family} comparisons" if v.family > 1 else ""
+        return f" Seeds per row for {POWER * 100:.0f} % power: {n}{family}."
+
+    def seeds_line(self) -> str:
+        """The power calculation behind each claim's 'seeds per row', from these runs' noise."""
+        sd = self.seed_sd
+        if sd is None:
+            return "Seeds needed: not yet known (no row has two finished seeds to measure the seed noise)."
+        return (
+            f"Seeds per row for {POWER * 100:.0f} % power: the fewest seeds per side at which a true difference "
+            f"{EFFECT:g} point beyond a claim's margin reads \"holds\" with probability {POWER * 100:.0f} %, on the "
+            f"verdicts' one-sided Welch test (noncentral t, Bonferroni over the claim's comparisons), at the seed sd "
+            f"measured on these runs ({sd:.2f} points of {self.metric_name}, pooled over the grid's rows)."
+        )
 
     @property
     def metric_name(self) -> str:

@@ -1,0 +1,62 @@
+"""The cpu preset's grids are cut to the rows their scale can decide; a claim whose rows a
+grid leaves out reads "not testable at this scale", naming the rows and why, never "not
+enough runs"; at the paper preset every row runs."""
+
+import pytest
+
+from ssl_bench.ablation import expand, get_ablation
+from ssl_bench.report import Entry, build_report
+
+CPU_ROWS = {
+    "batch_size": ["64", "4"],
+    "tau": ["0.99", "0 (stop-gradient of online)"],
+    "augmentation": ["baseline", "crop only"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CPU_ROWS))
+def test_the_cpu_grid_runs_the_rows_its_claims_read(name):
+    assert [r.label for r in get_ablation(name).rows("cpu")] == CPU_ROWS[name]
+    assert len(get_ablation(name).rows("paper")) > len(CPU_ROWS[name])
+
+
+def test_the_negatives_family_is_four_rows_at_cpu_and_eighteen_at_the_paper_preset():
+    rows = [r.label for r in get_ablation("predictor").rows("cpu")]
+    negatives = [r for r in rows if "EMA target, beta=" in r and not r.endswith("beta=0")]
+    assert len(negatives) == 4 and len(rows) == 8
+    assert len(get_ablation("predictor").rows("paper")) == 29
+
+
+def _entries(name: str) -> list[Entry]:
+    out = []
+    for p in expand(get_ablation(name), preset="cpu", seeds=[0, 1, 2]):
+        v = 0.80 + 0.001 * p.seed
+        metrics = {"linear_top1": v, "knn_top1": v, "z_std": 0.05, "z_std_ideal": 0.0625}
+        record = {
+            "status": "done",
+            "metrics": metrics,
+            "random_init": {"linear_top1": 0.7, "knn_top1": 0.7},
+            "pixels": {"linear_top1": 0.75, "knn_top1": 0.75},
+            "config": {"seed": p.seed, "preset": "cpu", "data": {"dataset": "fashion-mnist"}},
+            "data": {"num_classes": 10},
+        }
+        out.append(Entry(p.labels, record))
+    return out
+
+
+def test_claims_on_rows_the_cpu_grid_leaves_out_read_not_testable():
+    rep = build_report(get_ablation("tau"), _entries("tau"))
+    by_claim = {v.claim: v for v in rep.verdicts}
+    collapse = by_claim["tau = 0 (stop-gradient of online) collapses"]
+    assert collapse.testable  # its rows ran
+    cut = [v for v in rep.verdicts if v is not collapse]
+    assert len(cut) == 2 and all(not v.testable for v in cut)
+    assert all("this scale's grid leaves out" in v.reading and "5-point margins" in v.reading for v in cut)
+    assert "1 (constant random target)" in cut[0].scope and "0.9; 0.999" in cut[1].scope
+
+
+def test_the_colour_claim_at_cpu_says_grey_images_have_no_colour_to_remove():
+    rep = build_report(get_ablation("augmentation"), _entries("augmentation"))
+    colour, crop = rep.verdicts
+    assert not colour.testable and "grey images have no colour to remove" in colour.reading
+    assert crop.scope.startswith("weak: the images are grey")
