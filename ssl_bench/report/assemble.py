@@ -106,7 +106,7 @@ class Report:
             return "Seeds needed: not yet known (no row has two finished seeds to measure the seed noise)."
         return (
             f"Seeds per row for {POWER * 100:.0f} % power: the fewest seeds per side at which a true difference "
-            f"{EFFECT:g} point beyond a claim's margin reads \"holds\" with probability {POWER * 100:.0f} %, on the "
+            f'{EFFECT:g} point beyond a claim\'s margin reads "holds" with probability {POWER * 100:.0f} %, on the '
             f"verdicts' one-sided Welch test (noncentral t, Bonferroni over the claim's comparisons), at the seed sd "
             f"measured on these runs ({sd:.2f} points of {self.metric_name}, pooled over the grid's rows)."
         )
