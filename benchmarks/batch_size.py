@@ -46,6 +46,11 @@ GRIDS = {
     "smoke": (32, 2),
 }
 REDUCTION = 16  # 4096 -> 256: the range over which the paper says BYOL "remains stable"
+# What "remains stable" allows: the paper calls BYOL's -0.7 from 4096 to 256 stable and its
+# -2.9 at 128 a drop ("only drops for smaller values"); 1.5 points lies between. A 1-point
+# margin was tighter than the paper's own evidence: at three seeds its -0.7 clears 1 point
+# only where the unprinted spread is under 0.13 (the paper allows up to 0.25).
+STABLE = 1.5
 # The cpu grid runs the pair its claims read, the base and the 16x reduction, and not the
 # halvings between: the claims compare those two rows alone.
 CPU_REDUCTIONS = (1, REDUCTION)
@@ -94,27 +99,28 @@ def _batch_norm_scope(scope: str, images: int) -> str:
 
 def claims(summary, scale: Scale) -> list[Verdict]:
     """BYOL §5, Fig. 3a: from the base batch down to base/16, BYOL's top-1 stays within
-    NEAR points of its base (non-inferiority), while SimCLR's falls by more than NEAR; and
+    STABLE points of its base (non-inferiority), while SimCLR's falls by more than NEAR; and
     at the base batch BYOL beats SimCLR. Rows are paired by reduction, base / b."""
     rows = [r for r in summary.row.unique()]
     base = max(rows, key=float) if rows else None
     target = next((r for r in rows if base and float(base) / float(r) == REDUCTION), None)
     out = []
     for method, side, what in (
-        ("byol", "above", f"BYOL's top-1 at a {REDUCTION}x smaller batch stays within {NEAR:g} point of its base"),
+        ("byol", "above", f"BYOL's top-1 at a {REDUCTION}x smaller batch stays within {STABLE:g} points of its base"),
         ("simclr", "below", f"SimCLR's top-1 at a {REDUCTION}x smaller batch falls by more than {NEAR:g} point"),
     ):
         if target is None:
             numbers = f"the grid's base is {base}; it has no row at base/{REDUCTION}"
             out.append(Verdict(what, NOT_ENOUGH, numbers, quote=QUOTE_STABLE))
             continue
-        scope = _batch_norm_scope(within(scale, NEAR) if method == "byol" else needs_gap(scale, NEAR), int(target))
+        margin = STABLE if method == "byol" else NEAR
+        scope = _batch_norm_scope(within(scale, margin) if method == "byol" else needs_gap(scale, margin), int(target))
         out.append(
             compare(
                 what,
                 stat(summary, method, target, METRIC, f"{method} at {target}"),
                 stat(summary, method, base, METRIC, f"{method} at {base}"),
-                -NEAR,
+                -margin,
                 side,
                 quote=QUOTE_STABLE,
                 scope=scope,

@@ -8,7 +8,7 @@ off, target = EMA / stop-gradient of online / online, β ∈ {0, 1} at α = 0.1,
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.spec import EMA
-from ssl_bench.verdicts import METRIC, NEAR, RANDOM, Scale, Verdict, collapse_scope, collapsed, none_above, stat, within
+from ssl_bench.verdicts import METRIC, RANDOM, Scale, Verdict, collapse_scope, collapsed, none_above, stat, within
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Tables 5b, 18 and 19"
 _TARGETS = {"ema": "EMA target", "stopgrad": "stop-grad online", "online": "online"}
@@ -99,6 +99,11 @@ QUOTE_NEGATIVES = (
     'performance." (§5: "we can add back negative pairs and still match the performance of BYOL with proper '
     'tuning of the temperature.")'
 )
+# "No run significantly outperforms BYOL" gives no margin. The paper's best rows are +0.2;
+# tested together, as a family must be, 18 rows at three seeds have Bonferroni intervals
+# some ±1.3 points wide where the spread is 0.25 (the most the paper leaves unprinted), so
+# a 1-point margin fails on the paper's own numbers. Read at 2 points, they decide it.
+NOT_BETTER = 2.0
 BYOL_ROW = _label(True, "ema", 0.0)
 NO_PREDICTOR, NEITHER = _label(False, "ema", 0.0), _label(False, "online", 0.0)
 WITH_NEGATIVES = (_label(True, "ema", 1.0),) + tuple(
@@ -122,7 +127,7 @@ CPU_ROWS = (
 def claims(summary, scale: Scale) -> list[Verdict]:
     """BYOL §5, Tables 5b, 18, 19: at β = 0, BYOL without its predictor collapses, and so
     does BYOL without predictor and target network; adding the negative term (β > 0,
-    any α of Table 18) does not improve BYOL by NEAR points or more."""
+    any α of Table 18) does not improve BYOL by NOT_BETTER points or more."""
     out = [
         collapsed(
             "without the predictor, beta = 0 collapses",
@@ -150,13 +155,13 @@ def claims(summary, scale: Scale) -> list[Verdict]:
     ran = [s for s in (stat(summary, "byol", r, METRIC, r) for r in WITH_NEGATIVES) if s is not None]
     out.append(
         none_above(
-            f"adding negatives (beta > 0) does not improve BYOL by {NEAR:g} point or more (each of "
+            f"adding negatives (beta > 0) does not improve BYOL by {NOT_BETTER:g} points or more (each of "
             f"{len(ran)} of the {len(WITH_NEGATIVES)} beta > 0 rows, tested together)",
             ran,
             stat(summary, "byol", BYOL_ROW, METRIC, "BYOL"),
-            NEAR,
+            NOT_BETTER,
             quote=QUOTE_NEGATIVES,
-            scope=within(scale, NEAR),
+            scope=within(scale, NOT_BETTER),
         )
     )
     return out

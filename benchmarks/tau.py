@@ -99,15 +99,20 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             scope=left_out(summary, [CONSTANT], CPU_WHY) or needs_gap(scale, FAR),
         )
     )
-    # "Within CLOSE_TO_BEST of the best" is "every pair within CLOSE_TO_BEST of each other",
-    # which needs no best row picked from the same runs: both directions of each pair,
-    # tested together.
-    ran = {r: stat(summary, "byol", r, METRIC, f"tau {r}") for r in EMA_ROWS}
-    pairs = [(a, b) for a in EMA_ROWS for b in EMA_ROWS if a != b]
-    parts = [compare(f"{a} over {b}", ran[a], ran[b], CLOSE_TO_BEST, "below", family=len(pairs)) for a, b in pairs]
+    # "Above 68.4 %" with 72.5 the best is "within 4.1 points of the best". The best is the
+    # paper's own baseline, 0.99, fixed before any run: each other value is compared with it,
+    # both together (an all-pairs family of 6 failed the paper's own numbers where the
+    # unprinted spread reaches 0.25; a best row picked from the runs would be chosen after
+    # the fact).
+    base = stat(summary, "byol", "0.99", METRIC, "tau 0.99")
+    others = [r for r in EMA_ROWS if r != "0.99"]
+    parts = [
+        compare(f"{r} below 0.99", base, stat(summary, "byol", r, METRIC, f"tau {r}"), CLOSE_TO_BEST, "below", family=2)
+        for r in others
+    ]
     out.append(
         all_of(
-            f"every tau_base in [0.9, 0.999] is within {CLOSE_TO_BEST:g} points of every other (so of the best)",
+            f"no tau_base in [0.9, 0.999] is more than {CLOSE_TO_BEST:g} points below 0.99 (the paper's best)",
             parts,
             quote=QUOTE_RANGE,
             scope=left_out(summary, ["0.9", "0.999"], CPU_WHY) or within(scale, CLOSE_TO_BEST),
