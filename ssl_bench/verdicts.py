@@ -21,6 +21,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ssl_bench.intervals import Stat, difference, welch_interval
+from ssl_bench.scope import (  # noqa: F401  (re-exported: the ablations name them from here)
+    CAN,
+    METRIC,
+    METRIC_NAMES,
+    NEAR,
+    PIXELS,
+    RANDOM,
+    SCALE_METRIC,
+    Scale,
+    collapse_scope,
+    learned_span,
+    left_out,
+    metric_for,
+    needs_gap,
+    within,
+)
 
 if TYPE_CHECKING:  # pandas is imported by the report that calls these, not by the ablations that name them
     import pandas as pd
@@ -30,28 +46,11 @@ def _isna(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))  # numpy's float64 is a float
 
 
-# A summary's "score" is the metric the verdicts read, chosen per scale before any run:
-# the paper's linear evaluation top-1, except at the `cpu` preset, where weighted kNN top-1
-# (k = 200) separated the grids' rows 2-4x better than the linear probe (the ratio of the
-# spread between rows to the seed noise, `ssl-bench report`'s separation table) and needs
-# no probe of its own. `random_score` and `pixels_score` are the same metric of the run's
-# random-init encoder and of the normalised pixels it is given.
-METRIC, RANDOM, PIXELS = "score", "random_score", "pixels_score"
-SCALE_METRIC = {"cpu": "knn_top1"}
-METRIC_NAMES = {"linear_top1": "linear top-1", "knn_top1": "kNN top-1"}
-
-
-def metric_for(preset: str | None) -> str:
-    """The record column the verdicts read at a preset (the paper's metric by default)."""
-    return SCALE_METRIC.get(preset or "", "linear_top1")
-
-
 HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH = "holds", "does not hold", "cannot tell", "not enough runs"
 NOT_TESTABLE = "not testable at this scale"
 OUTCOMES = (HOLDS, FAILS, CANNOT_TELL, NOT_ENOUGH)
 
 # The margins, in points of top-1, that turn the paper's words into tests.
-NEAR = 1.0  # "stays nearly constant", "does not improve significantly"
 FAR = 5.0  # "far below", "far above"
 MUCH_MORE = 2.0  # "hurts SimCLR far more than BYOL": the difference of the two drops
 CLOSE_TO_BEST = 5.0  # every tau_base in [0.9, 0.999] stays close to the best (72.5 vs > 68.4)
@@ -94,86 +93,6 @@ class Verdict:
             return f"- {self.claim}: **{NOT_TESTABLE}**{reads}: {self.scope} (the runs read: {self.numbers})."
         scope = f" At this scale: {self.scope}." if self.scope else ""
         return f"- {self.claim}: **{self.outcome}**{reads} ({self.numbers}).{scope}"
-
-
-@dataclass(frozen=True)
-class Scale:
-    """What the records say about the scale they ran at: the facts that decide which of
-    the paper's claims it can show, whatever the runs read."""
-
-    learned: float | None = None  # points of the metric training adds over the random-init encoder (best row)
-    over_pixels: float | None = None  # points the best row scores over the normalised pixels it is given
-    metric: str = ""  # the name of the metric the verdicts read
-    channels: int | None = None  # of the images trained on; 1 is grey
-    chance: float | None = None  # top-1 % of guessing
-
-
-CAN = "can show"
-
-
-def learned_span(summary: pd.DataFrame, col: str = METRIC, random_col: str = RANDOM) -> float | None:
-    """How far training moves the metric above the random-init encoder at this scale: the
-    largest mean gain of any (method, row). The paper's scale: 72.5 against 1.4 (§3)."""
-    if col not in summary or random_col not in summary:
-        return None
-    gains = (summary[col] - summary[random_col]).dropna()
-    return float(gains.max()) if len(gains) else None
-
-
-def _below_pixels(scale: Scale) -> str:
-    """Why a comparison of learned representations cannot be made: no trained row scores
-    above the pixels it was trained on (empty when one does, or where pixels were not scored)."""
-    if scale.over_pixels is None or scale.over_pixels > 0:
-        return ""
-    name = scale.metric or "the metric"
-    return f"no trained encoder scores above the normalised pixels it is given on {name} ({scale.over_pixels:+.1f})"
-
-
-def needs_gap(scale: Scale, margin: float) -> str:
-    """Scope of a claim that a trained row lies more than `margin` points from another row
-    or from the random-init encoder: no row can, where training adds no more than that."""
-    if scale.learned is None:
-        return ""
-    if _below_pixels(scale):
-        return f"cannot show: {_below_pixels(scale)}"
-    if scale.learned <= margin:
-        return (
-            f"cannot show: it asks for a gap of {margin:g} points, and training adds only "
-            f"{scale.learned:.1f} over a random encoder here"
-        )
-    return CAN
-
-
-def within(scale: Scale, margin: float) -> str:
-    """Scope of a claim that rows stay within `margin` points: it cannot fail where all
-    that training adds is less (short of a row falling below the random encoder)."""
-    if scale.learned is None:
-        return ""
-    if _below_pixels(scale):
-        return f"cannot fail here: {_below_pixels(scale)}"
-    if scale.learned <= margin:
-        return (
-            f"cannot fail here: training adds only {scale.learned:.1f} points over a random encoder, "
-            f"within the {margin:g}-point margin"
-        )
-    return CAN
-
-
-def left_out(summary: pd.DataFrame, rows: Sequence[str], why: str) -> str:
-    """Scope of a claim that reads rows this scale's grid leaves out (a grid is cut to the
-    rows its scale can decide; the rest stay at the presets that can): empty if all ran."""
-    if "row" not in summary or not len(summary):
-        return ""
-    missing = [r for r in rows if r not in set(summary.row)]
-    return f"cannot show: this scale's grid leaves out {'; '.join(missing)}, because {why}" if missing else ""
-
-
-def collapse_scope(scale: Scale) -> str:
-    """Collapse is told from the projections' spread and the gain over the random-init
-    encoder, so it needs a scale where training adds more than NEAR points."""
-    if scale.learned is not None and scale.learned <= NEAR:
-        return f"cannot show: training adds only {scale.learned:.1f} points, within the {NEAR:g} that marks collapse"
-    return "" if scale.learned is None else f"{CAN}: the projections' spread and the gain over the random encoder"
 
 
 def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | None = None) -> Stat | None:
