@@ -33,11 +33,14 @@ def claims_table(reports: Sequence[tuple[Report, str]]) -> str:
     """One line per claim of the paper over every ablation reported: decided or not, the
     metric it read, and its numbers (the quotes are in each ablation's section below)."""
     lines = [
-        "| # | claim | ablation | verdict | reads | numbers | seeds for 80 % power | what this scale can show |",
-        "|---|---|---|---|---|---|---|---|",
+        "| # | claim | ablation | verdict | reads | numbers | seeds for 80 % power | what this scale can show "
+        "| ran on |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     k = 0
     for rep, _ in reports:
+        done = rep.records[rep.records.status == "done"] if "machine" in rep.records else rep.records.iloc[:0]
+        ran_on = "; ".join(sorted(set(done.machine.dropna()))).replace("|", "/") or "–"
         for v in rep.verdicts:
             k += 1
             numbers, scope = v.numbers.replace("|", "/"), v.scope.replace("|", "/")
@@ -46,7 +49,8 @@ def claims_table(reports: Sequence[tuple[Report, str]]) -> str:
             n = rep.seeds_needed(v) if v.testable else None
             needed = "–" if n is None else str(n)
             lines.append(
-                f"| {k} | {v.claim} | {rep.ablation.name} | {verdict} | {v.metric} | {numbers} | {needed} | {scope} |"
+                f"| {k} | {v.claim} | {rep.ablation.name} | {verdict} | {v.metric} | {numbers} | {needed} | {scope} "
+                f"| {ran_on} |"
             )
     return "\n".join(lines) if k else "No ablation has records yet."
 
