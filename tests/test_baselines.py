@@ -5,6 +5,7 @@ learned representation reading "not testable" where no trained row beats the pix
 
 import numpy as np
 
+from ssl_bench import scope
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.config import _identity, run_id
 from ssl_bench.data import load_dataset
@@ -50,9 +51,12 @@ def test_at_the_default_a_run_has_no_pixel_score_and_keeps_its_id():
     assert "pixels" not in identity and "knn_k_also" not in identity  # so ids from before stay as they were
 
 
-def test_the_verdicts_metric_is_chosen_by_the_scale():
-    assert metric_for("cpu") == "knn_top1"
-    assert metric_for("paper") == metric_for("cifar10") == metric_for(None) == "linear_top1"
+def test_the_verdicts_metric_is_chosen_by_the_preset(monkeypatch):
+    assert metric_for("cpu") == metric_for("paper") == metric_for(None) == "linear_top1"  # the paper's
+    monkeypatch.setitem(scope.SCALE_METRIC, "cpu", "knn_top1")
+    rep = build_report(get_ablation("tau"), _tau_entries("cpu", trained=80.0, pixels=75.0))
+    assert rep.metric == "knn_top1" and rep.table.columns[1] == "top-1" and "linear" in rep.table.columns
+    assert all(v.metric == "kNN top-1" for v in rep.verdicts) and "The verdicts read kNN top-1" in rep.markdown()
 
 
 def _tau_entries(preset: str, trained: float, pixels: float) -> list[Entry]:
@@ -77,7 +81,7 @@ def _tau_entries(preset: str, trained: float, pixels: float) -> list[Entry]:
 
 def test_claims_that_need_a_representation_are_not_testable_below_the_pixels():
     below = build_report(get_ablation("tau"), _tau_entries("cpu", trained=80.0, pixels=82.0))
-    assert below.metric == "knn_top1" and below.scale_facts.over_pixels < 0
+    assert below.metric == "linear_top1" and below.scale_facts.over_pixels < 0
     ranged = [v for v in below.verdicts if v.claim.startswith("no tau_base")]
     assert ranged and not ranged[0].testable and "normalised pixels" in ranged[0].reading
     assert "Raw pixels (normalised as the encoder sees them" in below.markdown()

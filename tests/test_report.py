@@ -35,25 +35,22 @@ def test_golden_tau_table():
 def test_missing_and_failed_runs_never_become_numbers():
     rep = tau_report()
     rows = rep.table.set_index("tau_base")
-    # The fixture runs are at the cpu preset, whose verdicts read kNN: top-1 is kNN there.
-    assert rows.loc["0.9", "top-1"] == "71.0 (1) (+1 failed)" and rows.loc["0.9", "linear"] == "79.0 (1)"
-    assert rows.loc["0.999", "top-1"] == "70.0 (1) (+1 missing)"
-    assert rows.loc["0.99", "top-1"] == "72.5 ± 0.7 (2)" and rows.loc["0.99", "linear"] == "80.5 ± 0.7 (2)"
+    assert rows.loc["0.9", "top-1"] == "79.0 (1) (+1 failed)" and rows.loc["0.9", "kNN"] == "71.0 (1)"
+    assert rows.loc["0.999", "top-1"] == "78.0 (1) (+1 missing)"
+    assert rows.loc["0.99", "top-1"] == "80.5 ± 0.7 (2)"
     assert rows.loc["0.99", "paper"] == "72.5" and rows.loc["1 (constant random target)", "paper"] == "18.8 ± 0.7"
 
 
 def test_verdicts_come_from_the_numbers():
     verdicts = {v.claim: v for v in tau_report().verdicts}
     collapse = verdicts["tau = 0 (stop-gradient of online) collapses"]
-    assert collapse.outcome == "holds" and "trained 2.2 ± 0.4 (n=2) vs random-init encoder 55.0" in collapse.numbers
-    assert "z std 0.02× 1/√d" in collapse.numbers and collapse.metric == "kNN top-1"
+    assert collapse.outcome == "holds" and "trained 10.2 ± 0.4 (n=2) vs random-init encoder 60.5" in collapse.numbers
+    assert "z std 0.02× 1/√d" in collapse.numbers and collapse.metric == "linear top-1"
     assert collapse.quote.startswith('§5 "Bootstrapping": "Instantaneously updating the target network')
     far = verdicts["tau = 1 is far (> 5 points) below tau = 0.99, yet far above the random-init encoder"]
-    # On kNN, tau = 1 (62.5, n = 2) against a random encoder that scored 55.0 on both seeds:
-    # a Welch interval on one degree of freedom, at the family's 98.75 %, is too wide to tell.
-    assert far.outcome == "cannot tell" and "tau 0.99 72.5 ± 0.7 (n=2) vs tau 1 62.5 ± 0.7 (n=2)" in far.numbers
+    assert far.outcome == "holds" and "tau 0.99 80.5 ± 0.7 (n=2) vs tau 1 70.5 ± 0.7 (n=2)" in far.numbers
     near = verdicts["no tau_base in [0.9, 0.999] is more than 5 points below 0.99 (the paper's best)"]
-    assert near.outcome == "not enough runs" and "tau 0.9 71.0 (n=1 of 2)" in near.numbers
+    assert near.outcome == "not enough runs" and "tau 0.9 79.0 (n=1 of 2)" in near.numbers
 
 
 def test_compare_needs_seeds_and_an_interval_that_clears_the_margin():
@@ -151,7 +148,7 @@ def test_index_embeds_tables_links_plots_and_gives_commands():
     assert (
         "## tau: Target network decay rate tau_base\n\nReproduce: `ssl-bench run --method byol --ablation tau" in text
     )
-    assert "![tau](tau/tau.png)" in text and "| 0.99 | 72.5 ± 0.7 (2) |" in text
+    assert "![tau](tau/tau.png)" in text and "| 0.99 | 80.5 ± 0.7 (2) |" in text
     assert "Machines: test cpu (2 cores)." in text
 
 
