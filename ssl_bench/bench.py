@@ -164,8 +164,7 @@ def _split(step: Step, batches: Iterator[list[torch.Tensor]], lr: float, tau: fl
         views = [step.views(x) for x in next(batches)]
         synchronize(device)
         marks.append(time.perf_counter())
-        for m, (v1, v2) in enumerate(views):
-            step.forward_backward(v1, v2, last=m == len(views) - 1)
+        step.forward_backward_all(views)
         synchronize(device)
         marks.append(time.perf_counter())
         step.optimizer_step(lr)

@@ -83,6 +83,14 @@ class TrainConfig:
     # (default, max-autotune, max-autotune-no-cudagraphs). Numerically close to eager, not
     # bit-identical, so it is part of the run's identity like channels_last.
     compile: str = field(default="off", metadata=ADDED_LATER)
+    # How an update of several micro-batches runs: "one_pass" forwards them together, with
+    # BatchNorm statistics, negatives and a queue's keys per micro-batch as if run one after
+    # another (`ssl_bench.ghost_bn`; equal in float64), or "sequential", one pass each. The
+    # same mathematics either way, so not part of the run id.
+    micro_batches: str = field(default="one_pass", metadata=EXECUTION_ONLY)
+
+
+MICRO_BATCHES = ("one_pass", "sequential")
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,8 @@ def validate_run(cfg: RunConfig) -> None:
         )
     if t.precision not in PRECISIONS:
         raise SpecError(f"train.precision={t.precision!r} is not one of: {', '.join(PRECISIONS)}")
+    if t.micro_batches not in MICRO_BATCHES:
+        raise SpecError(f"train.micro_batches={t.micro_batches!r} is not one of: {', '.join(MICRO_BATCHES)}")
     if t.compile not in COMPILE_MODES:
         raise SpecError(f"train.compile={t.compile!r} is not one of: {', '.join(COMPILE_MODES)}")
     if cfg.data.image_size is not None and cfg.data.image_size < MIN_IMAGE_SIZE:

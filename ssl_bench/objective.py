@@ -68,3 +68,10 @@ def keys_to_enqueue(b: Branches, dist: Dist) -> torch.Tensor:
     if dist.world > 1:
         t1, t2 = dist.gather_with_grad(t1)[0], dist.gather_with_grad(t2)[0]
     return torch.cat([t1, t2])
+
+
+def split_branches(b: Branches, groups: int) -> list[Branches]:
+    """The branches of each of `groups` equal groups of consecutive rows: the micro-batches
+    of an update that went through the network in one pass."""
+    o1, o2, t1, t2 = (t.tensor_split(groups) for t in (*b.online, *b.target))
+    return [Branches((o1[g], o2[g]), (t1[g], t2[g])) for g in range(groups)]

@@ -19,8 +19,9 @@ from ssl_bench.augment import augment, normalize_images
 from ssl_bench.backbones import build_backbone
 from ssl_bench.config import RunConfig
 from ssl_bench.distributed import SINGLE, Dist
+from ssl_bench.ghost_bn import can_group, ghost_batch_norm
 from ssl_bench.model import Siamese
-from ssl_bench.objective import keys_to_enqueue, objective
+from ssl_bench.objective import keys_to_enqueue, objective, split_branches
 from ssl_bench.schedules import ema_update
 from ssl_bench.sync_bn import global_batch_norm
 
@@ -170,12 +171,49 @@ class Step:
         if target_buffers:
             torch._foreach_copy_(target_buffers, online_buffers)
 
+    @property
+    def one_pass(self) -> bool:
+        """Whether an update's micro-batches go through the network together (ghost batch
+        norm): in one process (several keep the sequential path, whose gathers and
+        synchronised statistics per micro-batch the tests cover), not under torch.compile."""
+        t = self.cfg.train
+        return t.micro_batches == "one_pass" and self.dist.world == 1 and t.compile == "off" and can_group(self.model)
+
+    def forward_backward_grouped(self, views: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """Loss and gradients of several micro-batches in one pass, each with its own
+        BatchNorm statistics, negatives and queue state, as `forward_backward` run on
+        each in turn would give; returns the mean detached fp32 loss."""
+        groups = len(views)
+        v1, v2 = torch.cat([v[0] for v in views]), torch.cat([v[1] for v in views])
+        queue = self.model.queue
+        with ghost_batch_norm(self.model, groups), autocast(self.cfg, self.device):
+            branches = self.net(v1, v2)
+            losses = []
+            for part in split_branches(branches, groups):
+                # The queue as the sequential path would see it: after the earlier groups' keys.
+                losses.append(objective(self.cfg.method, part, self.dist, None if queue is None else queue.clone()))
+                if queue is not None:
+                    self.model.enqueue(keys_to_enqueue(part, self.dist))
+            total = torch.stack(losses).sum()
+        (total / self.cfg.train.accumulate).backward()
+        mean = torch.zeros((), device=self.device)
+        for value in losses:  # summed as the sequential path sums them, so the reported loss is the same
+            mean = mean + value.detach().float() / groups
+        return mean
+
+    def forward_backward_all(self, views: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """Loss and gradients of an update's micro-batches (their views): in one pass where
+        `one_pass` allows, else one after another; the mean detached fp32 loss."""
+        if len(views) > 1 and self.one_pass:
+            return self.forward_backward_grouped(views)
+        loss = torch.zeros((), device=self.device)
+        for m, (v1, v2) in enumerate(views):
+            loss = loss + self.forward_backward(v1, v2, last=m == len(views) - 1) / len(views)
+        return loss
+
     def __call__(self, micro_batches: list[torch.Tensor], lr: float, tau: float | None) -> torch.Tensor:
         """One update over the micro-batches (uint8 images); the mean loss, on the device."""
-        loss = torch.zeros((), device=self.device)
-        for m, x in enumerate(micro_batches):
-            v1, v2 = self.views(x)
-            loss = loss + self.forward_backward(v1, v2, last=m == len(micro_batches) - 1) / len(micro_batches)
+        loss = self.forward_backward_all([self.views(x) for x in micro_batches])
         self.optimizer_step(lr)
         if tau is not None:
             # Once per update, also when the update accumulates micro-batches (BYOL App. F).

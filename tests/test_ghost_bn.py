@@ -1,0 +1,80 @@
+"""Emulated small batches in one pass train what the micro-batches run one after another
+train: BatchNorm statistics per micro-batch (ghost batch norm), negatives within each, a
+queue filled between them, the target updated once. Compared in float64, where the two
+paths differ only by rounding."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssl_bench.config import run_id
+from ssl_bench.data import load_dataset
+from ssl_bench.ghost_bn import ghost_batch_norm
+from ssl_bench.step import build_step
+from tests.helpers import smoke
+
+GROUPS = 4
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_a_batch_norm_in_groups_is_the_batch_norm_of_each_group_in_turn(channels_last):
+    torch.manual_seed(0)
+    x = torch.randn(GROUPS * 5, 3, 6, 6, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    grouped, sequential = (nn.BatchNorm2d(3, momentum=0.3).double() for _ in range(2))
+    with torch.no_grad():
+        for bn in (grouped, sequential):
+            bn.weight.copy_(torch.tensor([1.5, 0.5, 2.0]))
+            bn.bias.copy_(torch.tensor([0.1, -0.2, 0.3]))
+            bn.running_mean.fill_(0.4)
+    with ghost_batch_norm(grouped, GROUPS):
+        y = grouped(x)
+    ys = torch.cat([sequential(part) for part in x.chunk(GROUPS)])
+    assert torch.allclose(y, ys, rtol=0, atol=1e-12)
+    assert y.is_contiguous(memory_format=torch.channels_last) == channels_last
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        assert torch.allclose(getattr(grouped, name).double(), getattr(sequential, name).double(), atol=1e-12), name
+    assert "forward" not in vars(grouped)  # outside the block the module is itself again
+
+
+def test_a_batch_norm_1d_without_affine_groups_the_same_way():
+    x = torch.randn(GROUPS * 3, 7, dtype=torch.float64)
+    grouped, sequential = (nn.BatchNorm1d(7, affine=False).double() for _ in range(2))
+    with ghost_batch_norm(grouped, GROUPS):
+        y = grouped(x)
+    ys = torch.cat([F.batch_norm(p, None, None, training=True) for p in x.chunk(GROUPS)])
+    assert torch.allclose(y, ys, atol=1e-12)
+    for part in x.chunk(GROUPS):
+        sequential(part)
+    assert torch.allclose(grouped.running_var, sequential.running_var, atol=1e-12)
+
+
+def _step(method: str, path: str):
+    cfg = smoke(method, **{"train.precision": "fp64", "train.accumulate": GROUPS, "train.micro_batches": path})
+    data = load_dataset("fashion-mnist", None, train_subset=cfg.data.train_subset)
+    mean, std = torch.tensor(data.mean).view(1, -1, 1, 1), torch.tensor(data.std).view(1, -1, 1, 1)
+    torch.manual_seed(0)
+    return build_step(cfg, 1, mean, std, 28), data.ssl_images[: cfg.train.batch_size * 3], cfg
+
+
+@pytest.mark.parametrize("method", ["byol", "simclr", "simsiam", "moco_v2"])
+def test_one_pass_trains_what_the_micro_batches_one_after_another_train(method):
+    (fast, images, cfg), (slow, _, slow_cfg) = _step(method, "one_pass"), _step(method, "sequential")
+    assert run_id(cfg) == run_id(slow_cfg)  # how it runs is not what it computes
+    assert fast.one_pass and not slow.one_pass
+    calls = []
+    fast.net.register_forward_hook(lambda *a: calls.append(1))
+    tau = 0.99 if fast.model.target is not None else None
+    for update in images.split(cfg.train.batch_size):
+        micro = list(update.chunk(GROUPS))
+        a, b = fast(micro, 1e-3, tau), slow(micro, 1e-3, tau)
+        assert float(a) == pytest.approx(float(b), rel=1e-10)
+    assert len(calls) == 3  # one forward per update
+    mine, theirs = fast.model.state_dict(), slow.model.state_dict()
+    assert mine.keys() == theirs.keys()
+    worst = max((mine[k].double() - theirs[k].double()).abs().max().item() for k in mine)
+    assert worst < 1e-9, f"largest difference {worst:.1e}"
+    if method == "moco_v2":
+        assert torch.equal(fast.model.queue_ptr, slow.model.queue_ptr)
