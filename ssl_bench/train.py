@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from ssl_bench.backbones import check_backbone_name
+from ssl_bench.baseline_cache import shared_score
 from ssl_bench.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
@@ -259,11 +260,20 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
     loop.env.log("evaluating the trained and the random-init encoder")
     eval_start = time.monotonic()
     trained = loop.evaluate(loop.step_fn.model, full=True)
-    # build_model seeds as training did, so this is the run's own initialisation.
-    init_model = build_model(cfg, loop.images.shape[1], loop.step_fn.size).to(device)
-    random_init = loop.evaluate(init_model, full=True)
     s = loop.step_fn
-    pixels = {"pixels": evaluate_pixels(cfg, loop.data, s.mean, s.std, s.size)} if cfg.eval.pixels else {}
+
+    def score_random_init() -> dict:
+        # build_model seeds as training did, so this is the run's own initialisation.
+        return loop.evaluate(build_model(cfg, loop.images.shape[1], s.size).to(device), full=True)
+
+    # Shared by every run of the grid with this architecture, seed, data and evaluation.
+    shared = loop.env.out_dir
+    random_init = shared_score(shared, cfg, "random_init", score_random_init)
+    if cfg.eval.pixels:
+        score = shared_score(shared, cfg, "pixels", lambda: evaluate_pixels(cfg, loop.data, s.mean, s.std, s.size))
+        pixels = {"pixels": score}
+    else:
+        pixels = {}
     clock = state.train_s_at_epoch
     timed = [p for p in state.curves if "knn_top1" in p and p["epoch"] in clock]
     return {
