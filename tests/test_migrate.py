@@ -15,8 +15,9 @@ from ssl_bench.migrate import migrate_tree, upgrade_config, upgrade_record
 OLD = Path(__file__).parent / "fixtures" / "migrate" / "byol-cpu-seed0-schema1.json"
 
 
-# The cpu preset as it was when the fixture ran: a 2k test subset, no pixel or extra-k scores.
-THEN = {"data.test_subset": 2000, "eval.pixels": False, "eval.knn_k_also": ()}
+# The cpu preset as it was when the fixture ran: a 2k test subset, no pixel or extra-k scores,
+# the default memory format.
+THEN = {"data.test_subset": 2000, "eval.pixels": False, "eval.knn_k_also": (), "train.channels_last": False}
 
 
 def old_record() -> dict:
