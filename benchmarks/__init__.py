@@ -1,8 +1,20 @@
-"""The BYOL paper's ablations, one module each; each registers on import.
+"""The BYOL paper's and the SimSiam paper's ablations, one module each (SimSiam's are named
+simsiam_*); each registers on import.
 
 An ablation is a base config plus override rows plus seeds (ssl_bench.ablation), with the
 paper's published numbers kept beside it. Third-party ablations register under the
 entry-point group `ssl_bench.ablations`.
 """
 
-from ssl_bench.benchmarks import augmentation, batch_size, predictor, tau  # noqa: F401
+from ssl_bench.benchmarks import (  # noqa: F401
+    augmentation,
+    batch_size,
+    predictor,
+    simsiam_batch_size,
+    simsiam_heads_bn,
+    simsiam_loss_form,
+    simsiam_predictor,
+    simsiam_simclr,
+    simsiam_stop_gradient,
+    tau,
+)

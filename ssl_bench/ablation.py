@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ssl_bench.config import RunConfig, build_config, run_id
-from ssl_bench.registry import Registry
+from ssl_bench.registry import Registry, UnknownNameError
 from ssl_bench.spec import InfoNCE, SpecError
 
 
@@ -48,6 +48,9 @@ class PaperValue:
     spread: float | None = None  # the paper's ± (half of best − worst over 3 seeds), if printed
 
 
+BYOL_PROTOCOL = "ImageNet, ResNet-50, 300 epochs, linear top-1 (%) (± is half the spread over 3 seeds, where printed)"
+
+
 @dataclass(frozen=True)
 class Ablation:
     name: str
@@ -66,6 +69,15 @@ class Ablation:
     # Rows are numbers compared by their ratio to the baseline (batch size: base / b), so
     # the paper's rows are placed on ours of the same reduction, not the same value.
     pair_by_reduction: bool = False
+    # Whose study it is: `ssl-bench run --paper simsiam --ablation predictor` finds the
+    # SimSiam paper's "simsiam_predictor"; the BYOL paper's keep their short names.
+    paper_name: str = "byol"
+    protocol: str = BYOL_PROTOCOL
+
+    @property
+    def short_name(self) -> str:
+        """The name within its paper (`predictor` for "simsiam_predictor")."""
+        return self.name.removeprefix(f"{self.paper_name}_")
 
     def baseline(self, preset: str) -> str | None:
         """The row every drop is measured against: the first row of the preset's grid."""
@@ -114,9 +126,31 @@ def get_ablation(name: str) -> Ablation:
     return ABLATIONS.get(name)
 
 
-def list_ablations() -> list[str]:
+def list_ablations(paper: str | None = None) -> list[str]:
+    """Every registered ablation, or those of one paper."""
     _import_builtins()
-    return ABLATIONS.names()
+    names = ABLATIONS.names()
+    return names if paper is None else [n for n in names if get_ablation(n).paper_name == paper]
+
+
+def papers() -> list[str]:
+    return sorted({get_ablation(n).paper_name for n in list_ablations()})
+
+
+def resolve_ablation(name: str, paper: str | None = None) -> Ablation:
+    """An ablation by its full name, or by its short name within `paper`."""
+    if paper is None:
+        return get_ablation(name)
+    known = papers()
+    if paper not in known:
+        raise UnknownNameError(f"unknown paper {paper!r}; choose one of: {', '.join(known)}")
+    ours = [get_ablation(n) for n in list_ablations(paper)]
+    for a in ours:
+        if name in (a.name, a.short_name):
+            return a
+    raise UnknownNameError(
+        f"the {paper} paper has no ablation {name!r}; choose one of: {', '.join(a.short_name for a in ours)}"
+    )
 
 
 def expand(

@@ -93,6 +93,6 @@ def test_smoke_run_prints_summary_and_resume_flag(tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "random init" in out and "kNN top-1" in out and "record:" in out
-    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "_baselines"]
     assert main(["run", "--resume", str(run_dir)]) == 0  # already done: read back, same summary
     assert "random init" in capsys.readouterr().out

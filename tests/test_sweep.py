@@ -259,3 +259,24 @@ def test_a_run_shared_by_two_ablations_trains_once(tmp_path, capsys):
     assert "1 runs already done under another ablation" in printed and "nothing to launch" in printed
     rec = json.loads((tmp_path / "augmentation" / base.run_id / RECORD_NAME).read_text())
     assert rec["labels"]["ablation"] == "augmentation" and rec["adopted_from"] == f"batch_size/{base.run_id}"
+
+
+def test_the_simsiam_papers_grids_run_and_report_with_one_command_each(tmp_path, capsys):
+    """`--paper simsiam --ablation all` for run, status and report: every grid of that paper,
+    a record per point (a config two grids share trains once), and the results index."""
+    from ssl_bench.ablation import list_ablations
+
+    runs, reports = str(tmp_path / "runs"), str(tmp_path / "reports")
+    assert main(["run", "--paper", "simsiam", "--ablation", "all", "--preset", "smoke", "--out", runs]) == 0
+    capsys.readouterr()
+    assert main(["status", "--paper", "simsiam", "--ablation", "all", "--preset", "smoke", "--out", runs]) == 0
+    status = capsys.readouterr().out
+    for name in list_ablations("simsiam"):
+        points = expand(get_ablation(name), preset="smoke")
+        assert summarize(grid_status(Path(runs), points)) == f"{len(points)} done", name
+        assert f"{name}, preset smoke" in status
+    argv = ["report", "--paper", "simsiam", "--ablation", "all", "--preset", "smoke", "--runs", runs, "--out", reports]
+    assert main([*argv, "--format", "md"]) == 0
+    index = (tmp_path / "reports" / "README.md").read_text()
+    assert all(f"## {name}:" in index for name in list_ablations("simsiam"))
+    assert "without stop-gradient, SimSiam collapses" in index

@@ -53,7 +53,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
         for name in list_ablations():
             a = get_ablation(name)
-            print(f"{name:<16} {a.title}; methods {','.join(a.methods)}; {a.source}")
+            print(f"{a.paper_name:<8} {a.short_name:<16} {a.title}; methods {','.join(a.methods)}; {a.source}")
     else:
         from ssl_bench.backbones import list_backbones
 

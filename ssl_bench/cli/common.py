@@ -55,8 +55,22 @@ def add_config_options(p: argparse.ArgumentParser, method_help: str, method_defa
     p.add_argument("--device", default="auto", help="auto (cuda if available), cpu, cuda or cuda:N")
 
 
+def ablations_of(paper: str | None) -> list[str]:
+    """`--ablation all`: every ablation of `paper`, or of every paper."""
+    from ssl_bench.ablation import list_ablations, papers
+
+    if paper is not None and paper not in papers():
+        raise BadInput(f"--paper {paper!r}: choose one of: {', '.join(papers())}")
+    return list_ablations(paper)
+
+
 def add_grid_selection(p: argparse.ArgumentParser) -> None:
     """The options that pick an ablation grid; status and report take the ones run took."""
+    p.add_argument(
+        "--paper",
+        default=None,
+        help="whose ablation --ablation names: byol (the default for its short names) or simsiam",
+    )
     p.add_argument("--method", default=None, help="comma-separated methods (default: the ablation's)")
     p.add_argument("--preset", default=None, help="scale preset the grid ran at (default cpu)")
     p.add_argument(
@@ -160,10 +174,10 @@ def check_writable(path: Path, option: str) -> None:
 
 
 def grid_from(args: argparse.Namespace):
-    from ssl_bench.ablation import expand, get_ablation
+    from ssl_bench.ablation import expand, resolve_ablation
     from ssl_bench.config import default_preset, parse_set_args
 
-    ablation = get_ablation(args.ablation)
+    ablation = resolve_ablation(args.ablation, getattr(args, "paper", None))
     methods = [m.strip() for m in args.method.split(",") if m.strip()] if args.method else None
     try:
         seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None

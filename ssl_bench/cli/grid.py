@@ -7,12 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ssl_bench.cli.common import BadInput, add_grid_selection, check_writable, grid_from
+from ssl_bench.cli.common import BadInput, ablations_of, add_grid_selection, check_writable, grid_from
 
 
 def register(sub) -> None:
     st = sub.add_parser("status", help="what an ablation grid has: done, running, failed (with reason), missing")
-    st.add_argument("--ablation", required=True, help="ablation name (see: ssl-bench list ablations)")
+    st.add_argument("--ablation", required=True, help="ablation name, or all (see: ssl-bench list ablations)")
     add_grid_selection(st)
     st.add_argument("--out", default="runs", help="where the run records are (run's --out; default runs)")
     st.set_defaults(func=cmd_status)
@@ -35,6 +35,10 @@ def register(sub) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     from ssl_bench.sweep import dump_grid, grid_status, summarize
 
+    if args.ablation == "all":
+        for name in ablations_of(args.paper):
+            cmd_status(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None}))
+        return 0
     ablation, preset, points = grid_from(args)
     statuses = grid_status(Path(args.out), points)
     print(f"{ablation.name}, preset {preset}: {len(points)} runs: {summarize(statuses)}")
@@ -43,7 +47,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ssl_bench.ablation import list_ablations
+    from ssl_bench.ablation import resolve_ablation
     from ssl_bench.records import load_records
     from ssl_bench.report import build_report, to_markdown, write_report
     from ssl_bench.report.frame import join_records
@@ -54,7 +58,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
     check_writable(Path(args.out), "--out")
     write_index = args.ablation == "all"
-    names = list_ablations() if write_index else [args.ablation]
+    if write_index:
+        names = ablations_of(args.paper)
+    else:
+        names = [resolve_ablation(args.ablation, args.paper).name]
+    args.paper = None  # the names are full names from here on
     seeds_arg = args.seeds
     done_reports = []
     for name in names:

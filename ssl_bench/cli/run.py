@@ -60,7 +60,12 @@ def _add_grid_options(r) -> None:
     a = r.add_argument_group(
         "ablations", "run a whole ablation grid: ssl-bench run --method byol --ablation batch_size"
     )
-    a.add_argument("--ablation", default=None, help="ablation name (see: ssl-bench list ablations)")
+    a.add_argument("--ablation", default=None, help="ablation name, or all (see: ssl-bench list ablations)")
+    a.add_argument(
+        "--paper",
+        default=None,
+        help="whose ablation --ablation names: byol (the default for its short names) or simsiam",
+    )
     a.add_argument(
         "--row",
         dest="rows",
@@ -151,6 +156,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.ablation == "all":
+        # Every ablation of --paper (or of every paper), one grid after another.
+        from ssl_bench.cli.common import ablations_of
+
+        status = 0
+        for name in ablations_of(args.paper):
+            status = max(status, cmd_sweep(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None})))
+        return status
+    return _sweep_one(args)
+
+
+def _sweep_one(args: argparse.Namespace) -> int:
     from ssl_bench.launch import RunTask
     from ssl_bench.sweep import adopt_finished_twins, dump_grid, grid_status, summarize
     from ssl_bench.sweep import to_launch as pending

@@ -58,8 +58,7 @@ class Report:
             "",
             self.random_init_line(),
             "",
-            f"Paper: {a.source}; ImageNet, ResNet-50, 300 epochs, linear top-1 (%) (± is half the spread over 3 "
-            "seeds, where printed).",
+            f"Paper: {a.source}; {a.protocol}.",
             "",
             to_markdown(self.table),
             "",

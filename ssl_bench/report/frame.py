@@ -86,6 +86,10 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "knn_top1": _pct(m.get("knn_top1")),
                 "z_std": m.get("z_std"),
                 "z_std_ideal": m.get("z_std_ideal"),
+                "z_ratio": m["z_std"] / m["z_std_ideal"]
+                if m.get("z_std") is not None and m.get("z_std_ideal")
+                else None,
+                "loss_tv": _loss_path(rec.get("curves") or []) if status == "done" else None,
                 "random_linear_top1": _pct(r.get("linear_top1")),
                 "random_knn_top1": _pct(r.get("knn_top1")),
                 "pixels_linear_top1": _pct(px.get("linear_top1")),
@@ -116,6 +120,16 @@ def _machine(rec: dict) -> str:
     device = (rec.get("cost") or {}).get("device_name") or "unknown device"
     torch_version = ((rec.get("provenance") or {}).get("versions") or {}).get("torch") or "unknown torch"
     return f"{device}, torch {torch_version}"
+
+
+def _loss_path(curves: list[dict]) -> float | None:
+    """How far the per-epoch loss travels over how far it gets: 1 for a monotone curve,
+    more where it goes back and forth (SimSiam's Table 3d "loss oscillates")."""
+    losses = [c["loss"] for c in curves if c.get("loss") is not None]
+    if len(losses) < 3:
+        return None
+    path = sum(abs(b - a) for a, b in zip(losses[:-1], losses[1:], strict=True))
+    return path / max(abs(losses[-1] - losses[0]), 1e-12)
 
 
 def _knn_also(metrics: dict) -> dict:
@@ -168,7 +182,7 @@ def summarize(
             "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
         }
         extra = [c for c in df.columns if c.startswith(("low_", "random_low_", "pixels_", "knn_top1_k"))]
-        base = ("linear_top1", "knn_top1", "z_std", "random_linear_top1", "random_knn_top1")
+        base = ("linear_top1", "knn_top1", "z_std", "z_ratio", "loss_tv", "random_linear_top1", "random_knn_top1")
         for col in (METRIC, RANDOM, *base, *extra):
             vals = d[col].dropna().to_numpy()
             item[col] = float(vals.mean()) if len(vals) else float("nan")

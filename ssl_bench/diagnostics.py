@@ -1,0 +1,55 @@
+"""Verdicts on what a run's training did rather than on its accuracy: that it did not
+collapse, that its projections stay spread as an isotropic Gaussian's would (SimSiam §4.1:
+"the std value is near 1/√d"), that its loss oscillated (SimSiam §4.4, Table 3d). Pure
+functions of a summary frame, on the verdicts' rules (`ssl_bench.verdicts`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ssl_bench.intervals import Stat
+from ssl_bench.verdicts import FAILS, HOLDS, Verdict, all_of, collapsed, compare, stat
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+NEAR_IDEAL = 2.0  # "near 1/√d": within a factor of 2 either way
+OSCILLATES = 1.0  # the loss travels at least its net change once more, back and forth, than the intact run's
+
+
+def not_collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col: str, random_col: str, **kw) -> Verdict:
+    """The collapse rule (`verdicts.collapsed`) read the other way: holds where the run has
+    not collapsed (its projections stay spread, or its top-1 clears the random encoder)."""
+    v = collapsed(claim, summary, method, row, col, random_col, **kw)
+    flipped = {HOLDS: FAILS, FAILS: HOLDS}.get(v.outcome, v.outcome)
+    return Verdict(claim, flipped, v.numbers, v.quote, v.metric, v.scope, v.family)
+
+
+def _constant(label: str, value: float) -> Stat:
+    # A bound stated up front, not measured: no spread, and as many "seeds" as a mean can have.
+    return Stat(label, value, 0.0, 10**6)
+
+
+def spread_near_ideal(claim: str, summary: pd.DataFrame, method: str, row: str, **kw) -> Verdict:
+    """The per-channel std of ℓ2-normalised projections, over 1/√d, lies within NEAR_IDEAL
+    of 1 either way (both bounds together, as a family of 2)."""
+    ratio = stat(summary, method, row, "z_ratio", f"{row}: z std × √d")
+    parts = [
+        compare("above 1/2", ratio, _constant("1/2", 1 / NEAR_IDEAL), 0.0, "above", family=2),
+        compare("below 2", ratio, _constant("2", NEAR_IDEAL), 0.0, "below", family=2),
+    ]
+    return all_of(claim, parts, **kw)
+
+
+def oscillates(claim: str, summary: pd.DataFrame, method: str, row: str, intact: str, **kw) -> Verdict:
+    """The loss curve of `row` goes back and forth more than the intact run's: its total
+    variation over its net change (1 for a monotone curve) exceeds the intact run's by more
+    than OSCILLATES. A run whose loss went non-finite also reads as unstable."""
+    s = summary[(summary.method == method) & (summary.row == row)]
+    if len(s) and s.iloc[0]["n"] == 0 and s.iloc[0].get("failed", 0) > 0:
+        errors = str(s.iloc[0].get("errors") or "")
+        if "non-finite" in errors or "nan" in errors.lower():
+            return Verdict(claim, HOLDS, f"{row}: every run failed with a non-finite loss ({errors})", **kw)
+    a = stat(summary, method, row, "loss_tv", f"{row}: loss path / net change")
+    b = stat(summary, method, intact, "loss_tv", f"{intact}: loss path / net change")
+    return compare(claim, a, b, OSCILLATES, "above", **kw)
