@@ -60,6 +60,7 @@ class RunEnv:
 
     out_dir: Path = Path("runs")
     data_dir: str | None = None
+    eval_dir: str | None = None  # labelled class folders scoring a run on an unlabelled folder
     device: str = "auto"
     checkpoint_every_s: float = 300.0
     progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
@@ -76,7 +77,7 @@ class RunEnv:
     layout: dict | None = None
 
 
-def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
+def load_run_data(cfg: RunConfig, data_dir: str | None, eval_dir: str | None = None) -> ImageData:
     """The dataset as `cfg.data` asks for it (subsets, image size, streamed or loaded)."""
     d = cfg.data
     return load_dataset(
@@ -88,6 +89,7 @@ def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
         stream=d.stream,
         crop_source=d.crop_source,
         source_size=d.source_size,
+        eval_dir=eval_dir,
     )
 
 
@@ -106,13 +108,18 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
     run_dir = Path(env.out_dir) / rid
     rec_path = run_dir / RECORD_NAME
     existing = done_record(rec_path)
+    if existing and env.eval_dir is not None and "evaluation" in existing:
+        # The id names the method and config, not the folders: this run was done unscored.
+        raise SpecError(
+            f"run {rid} is done but was not evaluated ({rec_path}); to score with --eval-dir use another --out"
+        )
     if existing:
         env.log(f"run {rid} is already done: {rec_path}")
         return existing
     if dist is None:
         check_not_running(run_dir, rid)  # before loading data, which can take minutes
     device = resolve_device(env.device) if dist is None else torch.device(env.device)
-    data = load_run_data(cfg, env.data_dir)
+    data = load_run_data(cfg, env.data_dir, env.eval_dir)
     if len(data.ssl_images) < cfg.train.batch_size:
         raise SpecError(
             f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.ssl_images)} "
@@ -178,6 +185,8 @@ def _run_claimed(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.dev
             "train_images": len(data.train_images),
             "test_images": len(data.test_images),
             "num_classes": data.num_classes,
+            # Files of an unlabelled folder that could not be decoded (absent when none were).
+            **({"skipped_files": list(data.skipped_files)} if data.skipped_files else {}),
         },
         "provenance": provenance(),
     }
@@ -255,12 +264,13 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
     """The record's results: the trained and the random-init encoder scored alike, the
     curves, kNN against training minutes, and what the run cost."""
     cfg, state = loop.cfg, loop.state
-    loop.env.log("evaluating the trained and the random-init encoder")
+    not_scored = loop.data.no_evaluation  # why there is nothing to score on, or None
+    loop.env.log(f"not evaluated: {not_scored}" if not_scored else "evaluating the trained and the random-init encoder")
     eval_start = time.monotonic()
-    trained = loop.evaluate(loop.step_fn.model, full=True)
+    trained = loop.evaluate(loop.step_fn.model, full=True) if not_scored is None else {}
     # build_model seeds as training did, so this is the run's own initialisation.
     init_model = build_model(cfg, loop.images.shape[1], loop.step_fn.size).to(device)
-    random_init = loop.evaluate(init_model, full=True)
+    random_init = loop.evaluate(init_model, full=True) if not_scored is None else None
     clock = state.train_s_at_epoch
     timed = [p for p in state.curves if "knn_top1" in p and p["epoch"] in clock]
     return {
@@ -274,7 +284,10 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
         "time_to_accuracy": [
             {"epoch": p["epoch"], "train_min": clock[p["epoch"]] / 60, "knn_top1": p["knn_top1"]} for p in timed
         ]
-        + [{"epoch": cfg.train.epochs, "train_min": train_wall / 60, "knn_top1": trained["knn_top1"]}],
+        + [{"epoch": cfg.train.epochs, "train_min": train_wall / 60, "knn_top1": trained.get("knn_top1")}]
+        * bool(trained),
+        # Present only when the encoder was not scored (older records: it always was).
+        **({"evaluation": {"run": False, "reason": not_scored}} if not_scored is not None else {}),
         "cost": {
             "train_wall_s": train_wall,
             "curve_eval_s": state.curve_eval_s,
