@@ -25,6 +25,7 @@ from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
 from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device, warn_if_slow_precision
 from ssl_bench.distributed import SINGLE, Dist
+from ssl_bench.export import encoder_info, write_encoder_info
 from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.loop import Loop, NonFiniteLoss, Preempted
 from ssl_bench.ranks import check_spawnable, run_spawned
@@ -246,6 +247,9 @@ def _train(
     if not record["cost"]["ranks_agree"]:
         env.log(f"run {rid}: WARNING: the ranks ended with different weights")
     atomic_write(run_dir / "encoder.pt", lambda f: torch.save(loop.step_fn.model.backbone.state_dict(), f), mode="wb")
+    fn = loop.step_fn  # what `ssl-bench export` needs to rebuild and feed the encoder
+    info = encoder_info(cfg, loop.images.shape[1], fn.size, fn.mean, fn.std, rid, run_dir / RECORD_NAME)
+    write_encoder_info(run_dir, info)
     write_json_atomic(run_dir / RECORD_NAME, record)
     # The record is durable; only now is the training state disposable.
     (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
