@@ -35,6 +35,7 @@ _EXPORTS = {
     "VICReg": "ssl_bench.spec",
     "MethodSpec": "ssl_bench.spec",
     "Optim": "ssl_bench.spec",
+    "load_encoder": "ssl_bench.export",
     "RunEnv": "ssl_bench.train",
     "run": "ssl_bench.train",
 }
@@ -74,6 +75,7 @@ __all__ = [
     "list_datasets",
     "list_methods",
     "load_dataset",
+    "load_encoder",
     "register_dataset",
     "register_method",
     "register_preset",

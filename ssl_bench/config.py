@@ -106,8 +106,9 @@ class EvalConfig:
     # images for probe_epochs, its learning rate picked on held-out training images.
     probe: str = field(default="sklearn", metadata={"omit_from_id_at_default": True})
     probe_epochs: int = field(default=80, metadata={"omit_from_id_at_default": True})
-    # Also probe on these class-balanced fractions of the training labels (the paper's
-    # semi-supervised 1 % and 10 %), drawn by the seed. They add metrics and change none,
+    # Also fit frozen linear probes on these class-balanced fractions of the training labels
+    # (the label fractions of the paper's semi-supervised protocol, 1 % and 10 %, without its
+    # fine-tuning), drawn by the seed. They add metrics and change none,
     # so at the default they stay out of the run id; records before them lack them.
     label_fractions: tuple[float, ...] = field(default=(0.01, 0.1), metadata={"omit_from_id_at_default": True})
     # kNN also at these k (metrics "knn_top1_k<k>"): at small scales k = 200 over 1,000

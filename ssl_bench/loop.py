@@ -241,7 +241,8 @@ class Loop:
         if self.taus is not None:
             point["tau"] = float(self.taus[s.step - 1])
         every = cfg.eval.knn_every
-        if every and (epoch + 1) % every == 0 and epoch + 1 < cfg.train.epochs and self.dist.main:
+        scored = self.data.no_evaluation is None  # an unlabelled folder without --eval-dir: nothing to score
+        if every and scored and (epoch + 1) % every == 0 and epoch + 1 < cfg.train.epochs and self.dist.main:
             start = time.monotonic()
             point["knn_top1"] = self.evaluate(self.step_fn.model, full=False)["knn_top1"]
             self.step_fn.model.train()

@@ -146,7 +146,9 @@ def bench_probe(samples: int, dim: int, classes: int, device: torch.device, seed
 
 def label_subset(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
     """A class-balanced `fraction` of the labelled training set (at least one image per
-    class), drawn by the run's seed: the semi-supervised protocol's 1 % and 10 %."""
+    class), drawn by the run's seed, for the frozen linear probes on 1 % and 10 % of the
+    labels. These are the label fractions of the semi-supervised protocol (BYOL, Table 2),
+    not that protocol: it fine-tunes the whole network, which ssl-bench does not offer."""
     return balanced_split(labels, fraction, seed + 7919)[1]  # offset: not the held-out split's draw
 
 

@@ -26,6 +26,7 @@ from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
 from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device, warn_if_slow_precision
 from ssl_bench.distributed import SINGLE, Dist
+from ssl_bench.export import encoder_info, write_encoder_info
 from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.loop import Loop, NonFiniteLoss, Preempted
 from ssl_bench.ranks import check_spawnable, run_spawned
@@ -62,6 +63,7 @@ class RunEnv:
 
     out_dir: Path = Path("runs")
     data_dir: str | None = None
+    eval_dir: str | None = None  # labelled class folders scoring a run on an unlabelled folder
     device: str = "auto"
     checkpoint_every_s: float = 300.0
     progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
@@ -78,7 +80,7 @@ class RunEnv:
     layout: dict | None = None
 
 
-def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
+def load_run_data(cfg: RunConfig, data_dir: str | None, eval_dir: str | None = None) -> ImageData:
     """The dataset as `cfg.data` asks for it (subsets, image size, streamed or loaded)."""
     d = cfg.data
     return load_dataset(
@@ -90,6 +92,7 @@ def load_run_data(cfg: RunConfig, data_dir: str | None) -> ImageData:
         stream=d.stream,
         crop_source=d.crop_source,
         source_size=d.source_size,
+        eval_dir=eval_dir,
     )
 
 
@@ -108,13 +111,18 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
     run_dir = Path(env.out_dir) / rid
     rec_path = run_dir / RECORD_NAME
     existing = done_record(rec_path)
+    if existing and env.eval_dir is not None and "evaluation" in existing:
+        # The id names the method and config, not the folders: this run was done unscored.
+        raise SpecError(
+            f"run {rid} is done but was not evaluated ({rec_path}); to score with --eval-dir use another --out"
+        )
     if existing:
         env.log(f"run {rid} is already done: {rec_path}")
         return existing
     if dist is None:
         check_not_running(run_dir, rid)  # before loading data, which can take minutes
     device = resolve_device(env.device) if dist is None else torch.device(env.device)
-    data = load_run_data(cfg, env.data_dir)
+    data = load_run_data(cfg, env.data_dir, env.eval_dir)
     if len(data.ssl_images) < cfg.train.batch_size:
         raise SpecError(
             f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.ssl_images)} "
@@ -180,6 +188,8 @@ def _run_claimed(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.dev
             "train_images": len(data.train_images),
             "test_images": len(data.test_images),
             "num_classes": data.num_classes,
+            # Files of an unlabelled folder that could not be decoded (absent when none were).
+            **({"skipped_files": list(data.skipped_files)} if data.skipped_files else {}),
         },
         "provenance": provenance(),
     }
@@ -239,6 +249,9 @@ def _train(
     if not record["cost"]["ranks_agree"]:
         env.log(f"run {rid}: WARNING: the ranks ended with different weights")
     atomic_write(run_dir / "encoder.pt", lambda f: torch.save(loop.step_fn.model.backbone.state_dict(), f), mode="wb")
+    fn = loop.step_fn  # what `ssl-bench export` needs to rebuild and feed the encoder
+    info = encoder_info(cfg, loop.images.shape[1], fn.size, fn.mean, fn.std, rid, run_dir / RECORD_NAME)
+    write_encoder_info(run_dir, info)
     write_json_atomic(run_dir / RECORD_NAME, record)
     # The record is durable; only now is the training state disposable.
     (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
@@ -257,9 +270,10 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
     """The record's results: the trained and the random-init encoder scored alike, the
     curves, kNN against training minutes, and what the run cost."""
     cfg, state = loop.cfg, loop.state
-    loop.env.log("evaluating the trained and the random-init encoder")
+    not_scored = loop.data.no_evaluation  # why there is nothing to score on, or None
+    loop.env.log(f"not evaluated: {not_scored}" if not_scored else "evaluating the trained and the random-init encoder")
     eval_start = time.monotonic()
-    trained = loop.evaluate(loop.step_fn.model, full=True)
+    trained = loop.evaluate(loop.step_fn.model, full=True) if not_scored is None else {}
     s = loop.step_fn
 
     def score_random_init() -> dict:
@@ -268,12 +282,14 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
 
     # Shared by every run of the grid with this architecture, seed, data and evaluation.
     shared = loop.env.out_dir
-    random_init = shared_score(shared, cfg, "random_init", score_random_init)
-    if cfg.eval.pixels:
-        score = shared_score(shared, cfg, "pixels", lambda: evaluate_pixels(cfg, loop.data, s.mean, s.std, s.size))
-        pixels = {"pixels": score}
-    else:
-        pixels = {}
+    random_init = shared_score(shared, cfg, "random_init", score_random_init) if not_scored is None else None
+    pixels = {}
+    if cfg.eval.pixels and not_scored is None:
+        pixels = {
+            "pixels": shared_score(
+                shared, cfg, "pixels", lambda: evaluate_pixels(cfg, loop.data, s.mean, s.std, s.size)
+            )
+        }
     clock = state.train_s_at_epoch
     timed = [p for p in state.curves if "knn_top1" in p and p["epoch"] in clock]
     return {
@@ -288,7 +304,10 @@ def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
         "time_to_accuracy": [
             {"epoch": p["epoch"], "train_min": clock[p["epoch"]] / 60, "knn_top1": p["knn_top1"]} for p in timed
         ]
-        + [{"epoch": cfg.train.epochs, "train_min": train_wall / 60, "knn_top1": trained["knn_top1"]}],
+        + [{"epoch": cfg.train.epochs, "train_min": train_wall / 60, "knn_top1": trained.get("knn_top1")}]
+        * bool(trained),
+        # Present only when the encoder was not scored (older records: it always was).
+        **({"evaluation": {"run": False, "reason": not_scored}} if not_scored is not None else {}),
         "cost": {
             "train_wall_s": train_wall,
             "curve_eval_s": state.curve_eval_s,

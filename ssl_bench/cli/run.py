@@ -50,6 +50,13 @@ def register(sub) -> None:
         metavar="SECONDS",
         help="checkpoint this often within an epoch as well as after each epoch (default 300)",
     )
+    r.add_argument(
+        "--eval-dir",
+        default=None,
+        metavar="DIR",
+        help="with --dataset imagefolder and a --data-dir of unlabelled images: class folders under DIR/train "
+        "and DIR/val that score the encoder (kNN, linear probe); without it the run is not evaluated",
+    )
     r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     _add_grid_options(r)
     add_slurm_options(r)
@@ -88,6 +95,12 @@ def _add_grid_options(r) -> None:
 def _summary(rec: dict, path: Path) -> str:
     m, r, c = rec["metrics"], rec["random_init"], rec["cost"]
     cfg = rec["config"]
+    if r is None:  # trained on unlabelled images with nothing to score it on
+        return (
+            f"{cfg['method_name']} on {rec['data']['ssl_images']} unlabelled images "
+            f"({len(rec['data'].get('skipped_files', []))} unreadable files skipped), final loss "
+            f"{m['final_loss']:.4g}; not evaluated: {rec['evaluation']['reason']}; record: {path}"
+        )
 
     def pct(v: float | None) -> str:
         return "   –  " if v is None else f"{100 * v:5.1f}%"
@@ -123,6 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ssl_bench.train import RunEnv, record_path, run
 
     validate_device(args.device)
+    if args.eval_dir is not None and not Path(args.eval_dir).expanduser().is_dir():
+        raise BadInput(f"--eval-dir {args.eval_dir}: no such directory")
+    if args.eval_dir is not None and args.ablation:
+        raise BadInput("--eval-dir is for a single run on an unlabelled folder, not with --ablation")
     if args.ablation:
         return cmd_sweep(args)
     configs = configs_from(args)
@@ -136,7 +153,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_writable(out, "--out")
     status = 0
     for cfg in configs:
-        env = RunEnv(out_dir=out, data_dir=args.data_dir, device=args.device, checkpoint_every_s=args.checkpoint_every)
+        env = RunEnv(
+            out_dir=out,
+            data_dir=args.data_dir,
+            eval_dir=args.eval_dir,
+            device=args.device,
+            checkpoint_every_s=args.checkpoint_every,
+        )
         try:
             rec = run(cfg, env)
         except AlreadyRunning as err:

@@ -49,6 +49,10 @@ class ImageData:
     mean: tuple[float, ...]  # per channel, in [0, 1] units
     std: tuple[float, ...]
     source: str
+    # Files found but not decodable, skipped (an unlabelled folder's), for the record.
+    skipped_files: tuple[str, ...] = ()
+    # Why the encoder cannot be scored (no labelled images), or None when it can.
+    no_evaluation: str | None = None
 
     def __post_init__(self) -> None:
         # Cheap shape/dtype checks so that a broken (possibly third-party) loader
@@ -154,6 +158,7 @@ def load_dataset(
     stream: bool = False,
     crop_source: str = "stored",
     source_size: int = 0,
+    eval_dir: str | None = None,
 ) -> ImageData:
     """Load a registered dataset, optionally keeping a class-balanced subset.
 
@@ -180,7 +185,13 @@ def load_dataset(
     full = crop_source == "full"
     if full and not DATASET_INFO.get(key, DatasetInfo()).streamable:
         raise DatasetError(whole_images_need_files(key))
-    data = loader(data_dir, image_size, stream=True) if stream or full else loader(data_dir, image_size)
+    # The loader gets `eval_dir` only when one is given: plugin loaders need not know it.
+    kwargs = {"stream": True} if stream or full else {}
+    if eval_dir is not None:
+        if key != "imagefolder":
+            raise DatasetError(f"--eval-dir is for --dataset imagefolder; {key} brings its own labelled splits")
+        kwargs["eval_dir"] = eval_dir
+    data = loader(data_dir, image_size, **kwargs)
     data = _subsets(key, data, train_subset, test_subset)
     return _whole_image_crops(data, source_size, stream) if full else data
 
@@ -211,6 +222,8 @@ def _whole_image_crops(data: ImageData, source_size: int, stream: bool) -> Image
 
 def _subsets(key: str, data: ImageData, train_subset: int | None, test_subset: int | None) -> ImageData:
     """`data` with its class-balanced train and test subsets (see `load_dataset`)."""
+    if data.no_evaluation is not None:
+        return data  # no labelled images to draw from
 
     def hint() -> str:
         # The embedded Fashion-MNIST subset is small on purpose; tell the user
@@ -267,6 +280,8 @@ def _subsets(key: str, data: ImageData, train_subset: int | None, test_subset: i
         mean=data.mean,
         std=data.std,
         source=data.source,
+        skipped_files=data.skipped_files,
+        no_evaluation=data.no_evaluation,
     )
 
 

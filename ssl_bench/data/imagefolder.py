@@ -126,14 +126,10 @@ def _read_split(
     return (files if stream else files.decoded()), labels
 
 
-@register_dataset("imagefolder", DATASET_INFO["imagefolder"])
-def _load_imagefolder(data_dir: str | None, image_size: int | None, stream: bool = False) -> ImageData:
+def _labelled_splits(root: Path, size: int, stream: bool = False):
+    """`root`/train and `root`/val (or test) as (train x, y, test x, y, number of classes)."""
     from torchvision.datasets.folder import find_classes
 
-    root = _existing_dir("imagefolder", data_dir)
-    size = _IMAGEFOLDER_DEFAULT_SIZE if image_size is None else image_size
-    if size <= 0:
-        raise DatasetError(f"imagefolder: image_size must be positive, got {size}")
     layout = f"expected {root}/train/<class>/*.jpg and {root}/val/<class>/*.jpg (or test/)"
     train_dir = root / "train"
     test_dir = next((root / d for d in ("val", "test") if (root / d).is_dir()), None)
@@ -145,6 +141,24 @@ def _load_imagefolder(data_dir: str | None, image_size: int | None, stream: bool
         raise DatasetError(f"imagefolder: {train_dir} has no class folders; {layout}") from e
     train_images, train_labels = _read_split(train_dir, class_to_idx, size, stream)
     test_images, test_labels = _read_split(test_dir, class_to_idx, size, stream)
+    return train_images, train_labels, test_images, test_labels, len(classes)
+
+
+@register_dataset("imagefolder", DATASET_INFO["imagefolder"])
+def _load_imagefolder(
+    data_dir: str | None, image_size: int | None, stream: bool = False, eval_dir: str | None = None
+) -> ImageData:
+    """A class-per-folder tree (train/ and val/), or, when `data_dir` has no train/ folder
+    or `eval_dir` is given, a folder of unlabelled images (`ssl_bench.data.unlabelled`)."""
+    from ssl_bench.data.unlabelled import load_unlabelled
+
+    root = _existing_dir("imagefolder", data_dir)
+    size = _IMAGEFOLDER_DEFAULT_SIZE if image_size is None else image_size
+    if size <= 0:
+        raise DatasetError(f"imagefolder: image_size must be positive, got {size}")
+    if eval_dir is not None or not (root / "train").is_dir():
+        return load_unlabelled(root, size, stream, eval_dir)
+    train_images, train_labels, test_images, test_labels, num_classes = _labelled_splits(root, size, stream)
     return ImageData(
         name="imagefolder",
         ssl_images=train_images,
@@ -152,7 +166,7 @@ def _load_imagefolder(data_dir: str | None, image_size: int | None, stream: bool
         train_labels=train_labels,
         test_images=test_images,
         test_labels=test_labels,
-        num_classes=len(classes),
+        num_classes=num_classes,
         # ImageNet statistics: the usual choice for natural photos of unknown origin.
         mean=(0.485, 0.456, 0.406),
         std=(0.229, 0.224, 0.225),

@@ -65,8 +65,9 @@ def separation_section(reports: Sequence[tuple[Report, str]]) -> list[str]:
         "## Which metric tells the rows apart",
         "",
         "Per grid, over the rows with at least two seeds that scored every metric: the seed noise (pooled std over "
-        "seeds), the spread of the rows' means, and their ratio, the separation. The low-label probes use 1 % and "
-        "10 % of the training labels, class-balanced and fixed by the seed (the paper's semi-supervised fractions); "
+        "seeds), the spread of the rows' means, and their ratio, the separation. The low-label probes are frozen "
+        "linear probes on 1 % and 10 % of the training labels, class-balanced and fixed by the seed (the label "
+        "fractions of the paper's semi-supervised protocol, whose fine-tuning is not run); "
         "records made before they existed lack them and are left out here.",
         "",
     ]

@@ -8,7 +8,8 @@ two finished seeds that scored every metric (so all metrics read the same runs):
 - spread: the standard deviation of the cells' means across the grid;
 - separation: spread / noise. Higher tells rows apart with fewer seeds.
 
-The low-label probes (1 % and 10 % of the labels, the paper's semi-supervised fractions)
+The low-label probes (frozen linear probes on 1 % and 10 % of the labels: the label
+fractions of the paper's semi-supervised protocol, not its fine-tuning)
 are candidates for a verdict only where they separate better than the full linear probe
 and kNN; `low_label_verdict` says whether any does.
 """
