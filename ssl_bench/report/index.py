@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ssl_bench.report.assemble import Report
+from ssl_bench.report.crossing import crossing_markdown
 from ssl_bench.report.frame import PCT
 from ssl_bench.report.separation import METRICS, low_label_verdict, separation, separation_markdown
 from ssl_bench.verdicts import RULES, SCOPE_RULES
@@ -87,6 +88,10 @@ def separation_section(reports: Sequence[tuple[Report, str]]) -> list[str]:
     return lines
 
 
+def _with_gap(lines: list[str]) -> list[str]:
+    return [*lines, ""] if lines else []
+
+
 def index_markdown(
     reports: Sequence[tuple[Report, str]], singles: Sequence[tuple[dict, str]], runs: str, out: str
 ) -> str:
@@ -105,10 +110,11 @@ def index_markdown(
         "",
         f"Machines: {'; '.join(machines) or 'none yet'}.",
         "",
-        "## The paper's claims at this scale",
+        "## The papers' claims at this scale",
         "",
         claims_table(reports),
         "",
+        *_with_gap(crossing_markdown({rep.ablation.name: rep.verdicts for rep, _ in reports})),
         RULES,
         "",
         SCOPE_RULES,
