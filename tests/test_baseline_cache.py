@@ -2,10 +2,11 @@
 every run that shares them, and the records are the same as when each run computes its
 own; a corrupt cache file is computed again, never trusted."""
 
+from helpers import QUIET, smoke
+
 from ssl_bench import train as train_mod
 from ssl_bench.baseline_cache import FOLDER, baseline_key, shared_score
 from ssl_bench.train import RunEnv, run
-from tests.helpers import QUIET, smoke
 
 FAST = {"eval.linear_probe": False, "eval.pixels": True, "train.epochs": 1}
 

@@ -4,6 +4,7 @@ extra k's; and the verdicts' metric chosen by the records' scale, with claims th
 learned representation reading "not testable" where no trained row beats the pixels."""
 
 import numpy as np
+from helpers import QUIET, smoke
 
 from ssl_bench import scope
 from ssl_bench.ablation import expand, get_ablation
@@ -12,7 +13,6 @@ from ssl_bench.data import load_dataset
 from ssl_bench.report import Entry, build_report
 from ssl_bench.train import RunEnv, run
 from ssl_bench.verdicts import Scale, metric_for, needs_gap, within
-from tests.helpers import QUIET, smoke
 
 KNN_T = 0.1
 

@@ -1,11 +1,12 @@
 """Where the BYOL and SimSiam papers' claims meet, the results index puts both verdicts side
 by side and says which paper the runs side with."""
 
+from test_claims import paper_entries, perturb
+from test_simsiam_claims import entries as simsiam_entries
+
 from ssl_bench.ablation import get_ablation
 from ssl_bench.report import build_report
 from ssl_bench.report.crossing import crossing_markdown
-from tests.test_claims import paper_entries, perturb
-from tests.test_simsiam_claims import entries as simsiam_entries
 
 
 def _verdicts(byol_change=None) -> dict:

@@ -6,13 +6,13 @@ paths differ only by rounding."""
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import smoke
 from torch import nn
 
 from ssl_bench.config import run_id
 from ssl_bench.data import load_dataset
 from ssl_bench.ghost_bn import ghost_batch_norm
 from ssl_bench.step import build_step
-from tests.helpers import smoke
 
 GROUPS = 4
 
