@@ -20,13 +20,13 @@ from pathlib import Path
 import torch
 
 from ssl_bench.backbones import check_backbone_name
-from ssl_bench.baseline_cache import shared_score
 from ssl_bench.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
-from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolve_device, warn_if_slow_precision
+from ssl_bench.device import reset_peak_memory, resolve_device, warn_if_slow_precision
 from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.export import encoder_info, write_encoder_info
+from ssl_bench.finish import finish_record
 from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.loop import Loop, NonFiniteLoss, Preempted
 from ssl_bench.ranks import check_spawnable, run_spawned
@@ -40,9 +40,8 @@ from ssl_bench.records import (
     set_aside,
     write_json_atomic,
 )
-from ssl_bench.scoring import evaluate_pixels
 from ssl_bench.spec import SpecError
-from ssl_bench.step import build_model, uses_bf16
+from ssl_bench.step import uses_bf16
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -244,7 +243,7 @@ def _train(
     if not dist.main:
         # No barrier after this: rank 0's evaluation can outlast any collective's timeout.
         return {"run_id": rid, "status": "trained", "rank": dist.rank}
-    record.update(_finish(loop, train_wall, device))
+    record.update(finish_record(loop, train_wall, device))
     record["cost"]["ranks_agree"] = len(set(fingerprints)) == 1
     if not record["cost"]["ranks_agree"]:
         env.log(f"run {rid}: WARNING: the ranks ended with different weights")
@@ -264,61 +263,3 @@ def _fingerprint(model: torch.nn.Module) -> str:
     for t in model.state_dict().values():
         h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
-
-
-def _finish(loop: Loop, train_wall: float, device: torch.device) -> dict:
-    """The record's results: the trained and the random-init encoder scored alike, the
-    curves, kNN against training minutes, and what the run cost."""
-    cfg, state = loop.cfg, loop.state
-    not_scored = loop.data.no_evaluation  # why there is nothing to score on, or None
-    loop.env.log(f"not evaluated: {not_scored}" if not_scored else "evaluating the trained and the random-init encoder")
-    eval_start = time.monotonic()
-    trained = loop.evaluate(loop.step_fn.model, full=True) if not_scored is None else {}
-    s = loop.step_fn
-
-    def score_random_init() -> dict:
-        # build_model seeds as training did, so this is the run's own initialisation.
-        return loop.evaluate(build_model(cfg, loop.images.shape[1], s.size).to(device), full=True)
-
-    # Shared by every run of the grid with this architecture, seed, data and evaluation.
-    shared = loop.env.out_dir
-    random_init = shared_score(shared, cfg, "random_init", score_random_init) if not_scored is None else None
-    pixels = {}
-    if cfg.eval.pixels and not_scored is None:
-        pixels = {
-            "pixels": shared_score(
-                shared, cfg, "pixels", lambda: evaluate_pixels(cfg, loop.data, s.mean, s.std, s.size)
-            )
-        }
-    clock = state.train_s_at_epoch
-    timed = [p for p in state.curves if "knn_top1" in p and p["epoch"] in clock]
-    return {
-        "status": "done",
-        "finished": time.time(),
-        "resumes": state.resumes,
-        "metrics": {**trained, "final_loss": state.curves[-1]["loss"]},
-        "random_init": random_init,
-        **pixels,
-        "curves": state.curves,
-        # kNN top-1 against minutes of training (the curve's evaluations, then the final one).
-        "time_to_accuracy": [
-            {"epoch": p["epoch"], "train_min": clock[p["epoch"]] / 60, "knn_top1": p["knn_top1"]} for p in timed
-        ]
-        + [{"epoch": cfg.train.epochs, "train_min": train_wall / 60, "knn_top1": trained.get("knn_top1")}]
-        * bool(trained),
-        # Present only when the encoder was not scored (older records: it always was).
-        **({"evaluation": {"run": False, "reason": not_scored}} if not_scored is not None else {}),
-        "cost": {
-            "train_wall_s": train_wall,
-            "curve_eval_s": state.curve_eval_s,
-            "eval_wall_s": time.monotonic() - eval_start,
-            "images_per_s": state.images_seen / max(train_wall, 1e-9),
-            "steps": loop.total,
-            "device": str(device),
-            "devices": loop.dist.world,
-            "layout": loop.env.layout,
-            "device_name": device_name(device),
-            "peak_memory_bytes": peak_memory(device),
-            "threads": torch.get_num_threads(),
-        },
-    }

@@ -4,7 +4,7 @@ own; a corrupt cache file is computed again, never trusted."""
 
 from helpers import QUIET, smoke
 
-from ssl_bench import train as train_mod
+from ssl_bench import finish as finish_mod
 from ssl_bench.baseline_cache import FOLDER, baseline_key, shared_score
 from ssl_bench.train import RunEnv, run
 
@@ -17,7 +17,7 @@ def _counting(monkeypatch) -> list[str]:
     def counted(out_dir, cfg, what, compute):
         return shared_score(out_dir, cfg, what, lambda: computed.append(what) or compute())
 
-    monkeypatch.setattr(train_mod, "shared_score", counted)
+    monkeypatch.setattr(finish_mod, "shared_score", counted)
     return computed
 
 
