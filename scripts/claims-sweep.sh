@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The runs every claim reads at the cpu preset, into results/records, seed-major: every
 # grid's rows at seed s before any at seed s + 1, so an interrupted sweep leaves balanced
-# comparisons. Then the results index. Idempotent: run it again and it launches only what
-# is missing, failed or interrupted (an interrupted run resumes from its checkpoint), so it
-# can be spread over several invocations; SEEDS=3,4 adds seeds to the same records.
+# comparisons. Then the results index of both papers. Idempotent: run it again and it
+# launches only what is missing, failed or interrupted (an interrupted run resumes from its
+# checkpoint), so it can be spread over several invocations; SEEDS=3,4 adds seeds to the
+# same records.
 #
-# At the cpu preset each grid holds only the rows its claims read: 18 points a seed, 14
-# distinct runs of 20 epochs (a config two grids share trains once). The report prints, for
-# each claim, how many seeds it needs for 80 % power at the seed noise measured on the runs
-# so far; raise SEEDS to that.
+# Both papers' claims: the BYOL paper's grids, then the SimSiam paper's. At the cpu preset
+# each grid holds only the rows its claims read: 39 points a seed, 32 distinct runs of 20
+# epochs (a config two grids share trains once; 14 of them the BYOL paper's). The report
+# prints, for each claim, how many seeds it needs for 80 % power at the seed noise measured
+# on the runs so far; raise SEEDS to that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-results/records}
@@ -19,5 +21,8 @@ for seed in ${SEEDS//,/ }; do
   ssl-bench run --method byol --ablation tau --seed "$seed" --jobs "$JOBS" --out "$OUT"
   ssl-bench run --method byol --ablation predictor --seed "$seed" --jobs "$JOBS" --out "$OUT"
   ssl-bench run --method byol,simclr --ablation augmentation --seed "$seed" --jobs "$JOBS" --out "$OUT"
+  for grid in stop_gradient predictor similarity symmetry heads_bn simclr batch_size; do
+    ssl-bench run --paper simsiam --ablation "$grid" --seed "$seed" --jobs "$JOBS" --out "$OUT"
+  done
 done
 ssl-bench report --ablation all --seeds found --runs "$OUT" --out results

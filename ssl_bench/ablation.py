@@ -65,7 +65,9 @@ class Ablation:
     # The paper's claims, checked on a summary of the records: (summary, Scale) -> verdicts,
     # each saying what the scale the records ran at can show of it (`ssl_bench.verdicts`).
     claims: Callable[[Any, Any], list] | None = None
-    plot: str = "bars_top1"  # "curve" (drop vs a log2 axis), "bars_drop" or "bars_top1"
+    # "curve" (drop vs a log2 axis), "bars_drop", "bars_top1" or "training_curves" (the
+    # loss, the projections' spread and kNN over epochs, as SimSiam's Fig. 2)
+    plot: str = "bars_top1"
     # Rows are numbers compared by their ratio to the baseline (batch size: base / b), so
     # the paper's rows are placed on ours of the same reduction, not the same value.
     pair_by_reduction: bool = False

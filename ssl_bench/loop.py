@@ -232,8 +232,9 @@ class Loop:
         return checkpoint_due or stop
 
     def end_epoch(self, epoch: int) -> None:
-        """The epoch's curve point (mean loss, last lr and τ, an occasional kNN) and its
-        training seconds so far, kept apart: curves are deterministic, clocks are not."""
+        """The epoch's curve point (mean loss, last lr and τ, an occasional kNN and the
+        projections' spread) and its training seconds so far, kept apart: curves are
+        deterministic, clocks are not."""
         s, cfg = self.state, self.cfg
         point = {"epoch": epoch + 1, "step": s.step, "loss": sum(s.epoch_losses) / len(s.epoch_losses)}
         point["lr"] = float(self.lrs[s.step - 1])
@@ -244,7 +245,8 @@ class Loop:
         scored = self.data.no_evaluation is None  # an unlabelled folder without --eval-dir: nothing to score
         if every and scored and (epoch + 1) % every == 0 and epoch + 1 < cfg.train.epochs and self.dist.main:
             start = time.monotonic()
-            point["knn_top1"] = self.evaluate(self.step_fn.model, full=False)["knn_top1"]
+            scored_now = self.evaluate(self.step_fn.model, full=False)
+            point.update({k: scored_now[k] for k in ("knn_top1", "z_std")})
             self.step_fn.model.train()
             s.curve_eval_s += time.monotonic() - start
         s.curves.append(point)

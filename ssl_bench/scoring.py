@@ -23,13 +23,27 @@ def evaluate_encoder(
     train_f = embed(model.backbone, data.train_images, mean, std, size, workers=workers)
     test_f = embed(model.backbone, data.test_images, mean, std, size, workers=workers)
     out = _knn(cfg, train_f, data.train_labels, test_f, data.test_labels)
-    if full:
+    if not full:
+        # The curve's point also follows the projections' spread (SimSiam Fig. 2, middle),
+        # from the features just computed: the projector alone, in eval mode.
+        out["z_std"] = collapse_stats(_project(model.projector, test_f))["z_std"]
+    else:
         z = embed(nn.Sequential(model.backbone, model.projector), data.test_images, mean, std, size, workers=workers)
         out.update(collapse_stats(z))
         out.update(_probes(cfg, train_f, data.train_labels, test_f, data.test_labels))
         if cfg.eval.linear_probe and cfg.eval.probe == "paper":
             out.update(paper_probe_metrics(cfg, model.backbone, data, mean, std, size))
     return out
+
+
+@torch.no_grad()
+def _project(projector: nn.Module, features: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    was_training = projector.training
+    projector.eval()
+    dtype = next(projector.parameters()).dtype
+    z = torch.cat([projector(chunk.to(dtype)).float() for chunk in features.split(batch_size)])
+    projector.train(was_training)
+    return z
 
 
 def evaluate_pixels(cfg: RunConfig, data: ImageData, mean: torch.Tensor, std: torch.Tensor, size: int) -> dict:

@@ -13,7 +13,7 @@ from ssl_bench.ablation import Ablation
 from ssl_bench.dataset_info import channels_of
 from ssl_bench.power import EFFECT, POWER, pooled_sd, seeds_needed
 from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
-from ssl_bench.report.plots import plot_bars, plot_drop_curve
+from ssl_bench.report.plots import plot_bars, plot_drop_curve, plot_training_curves
 from ssl_bench.report.tables import cost_line, scale_line, table, to_latex, to_markdown
 from ssl_bench.verdicts import (
     METRIC,
@@ -164,12 +164,19 @@ class Report:
             )
             or "no runs"
         )
+        # The paper's setting as its protocol opens: "ImageNet, ResNet-50, 300 epochs".
+        setting = ", ".join(a.protocol.split(", ")[:3])
+        if a.plot == "training_curves":
+            ideal = self.summary.z_std_ideal.dropna() if "z_std_ideal" in self.summary else []
+            return plot_training_curves(
+                self.records, ours_rows, float(ideal.iloc[0]) if len(ideal) else None, scale_short, a.title
+            )
         if a.plot == "curve":
             x_label = a.x_label
             if a.pair_by_reduction and len(paper) and self.baseline is not None:
                 theirs = paper.paper_row.iloc[0]
                 x_label += f" (ours); the paper's at the same reduction, its {theirs} at our {self.baseline}"
-            return plot_drop_curve(self.summary, paper, self.methods, x_label, scale_short, title)
+            return plot_drop_curve(self.summary, paper, self.methods, x_label, scale_short, title, setting)
         if a.plot == "bars_drop":
             return plot_bars(
                 self.summary,
@@ -180,6 +187,7 @@ class Report:
                 "decrease in linear top-1 vs baseline (percentage points)",
                 scale_short,
                 title,
+                paper_setting=setting,
             )
         return plot_bars(
             self.summary,
@@ -191,6 +199,7 @@ class Report:
             scale_short,
             title,
             chance=self.chance,
+            paper_setting=setting,
         )
 
     @property

@@ -90,6 +90,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 if m.get("z_std") is not None and m.get("z_std_ideal")
                 else None,
                 "loss_tv": _loss_path(rec.get("curves") or []) if status == "done" else None,
+                "curves": rec.get("curves") if status == "done" else None,
                 "random_linear_top1": _pct(r.get("linear_top1")),
                 "random_knn_top1": _pct(r.get("knn_top1")),
                 "pixels_linear_top1": _pct(px.get("linear_top1")),

@@ -1,5 +1,5 @@
-"""Plots of an ablation beside the paper's: Fig. 3a's drop curve on a log2 axis, and
-horizontal bars for the others; readable in greyscale."""
+"""Plots of an ablation beside the paper's: Fig. 3a's drop curve on a log2 axis, SimSiam
+Fig. 2's training curves, and horizontal bars for the others; readable in greyscale."""
 
 from __future__ import annotations
 
@@ -25,7 +25,13 @@ GREYS = {"byol": "0.05", "simclr": "0.45", "simsiam": "0.65"}
 
 
 def plot_drop_curve(
-    summary: pd.DataFrame, paper: pd.DataFrame, methods: Sequence[str], x_label: str, scale: str, title: str
+    summary: pd.DataFrame,
+    paper: pd.DataFrame,
+    methods: Sequence[str],
+    x_label: str,
+    scale: str,
+    title: str,
+    paper_setting: str = "ImageNet, ResNet-50",
 ):
     """Fig. 3a's form: decrease in top-1 against batch size on a log2 axis; the paper's
     curves dashed, ours solid, one marker per method (readable in greyscale)."""
@@ -41,7 +47,7 @@ def plot_drop_curve(
                 marker=MARKERS.get(method, "D"),
                 mfc="white",
                 color=GREYS.get(method, "0.3"),
-                label=f"{method}, paper (ImageNet, 300 ep)",
+                label=f"{method}, paper ({paper_setting})",
             )
         s = summary[(summary.method == method) & (summary.n > 0)]
         if len(s):
@@ -88,6 +94,7 @@ def plot_bars(
     scale: str,
     title: str,
     chance: float | None = None,
+    paper_setting: str = "ImageNet, ResNet-50",
 ):
     """Horizontal bars, one panel for the paper and one for ours, methods side by side
     (hatched vs solid, so greyscale prints stay readable)."""
@@ -118,7 +125,7 @@ def plot_bars(
                 xerr=None if err is None else np.nan_to_num(err),
             )
             _label_bars(ax, y + off, vals)
-    axes[0].set_title("paper (ImageNet, ResNet-50, 300 epochs)", fontsize=9)
+    axes[0].set_title(f"paper ({paper_setting})", fontsize=9)
     axes[1].set_title(f"ours ({scale})", fontsize=9)
     for ax in axes:
         ax.set_xlabel(xlabel)
@@ -135,5 +142,36 @@ def plot_bars(
     axes[0].set_yticklabels(rows, fontsize=7)
     axes[0].invert_yaxis()
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_curves(records: pd.DataFrame, rows: Sequence[str], ideal: float | None, scale: str, title: str):
+    """SimSiam Fig. 2's three panels over epochs, one line per row and seed: the training
+    loss, the per-channel std of the ℓ2-normalised projections (with 1/√d, their value when
+    spread out) and kNN top-1, from the curves the records carry."""
+    plt = _style()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    panels = (("loss", "training loss"), ("z_std", "std of ℓ2-normalised projections"), ("knn_top1", "kNN top-1 (%)"))
+    styles = ["-", "--", ":", "-."]
+    done = records[(records.status == "done") & records.curves.notna()] if "curves" in records else records.iloc[:0]
+    for k, row in enumerate(rows):
+        for _, rec in done[done.row == row].sort_values("seed").iterrows():
+            for ax, (key, _) in zip(axes, panels, strict=True):
+                points = [(p["epoch"], p[key]) for p in rec.curves if p.get(key) is not None]
+                if not points:
+                    continue
+                x, y = (list(v) for v in zip(*points, strict=True))
+                y = [100 * v for v in y] if key == "knn_top1" else y
+                first = int(rec.seed) == int(done[done.row == row].seed.min())
+                ax.plot(x, y, styles[k % 4], color="0.1" if k == 0 else "0.5", lw=1.2, label=row if first else None)
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        ax.set_xlabel("epoch")
+        ax.set_title(label, fontsize=9)
+        if key == "z_std" and ideal is not None:
+            ax.axhline(ideal, color="0.3", ls=":", lw=1)
+            ax.text(1, ideal, " 1/√d", fontsize=7, color="0.3", va="bottom")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{title}\n(ours: {scale}; one line per seed)", fontsize=10)
     fig.tight_layout()
     return fig
