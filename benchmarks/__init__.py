@@ -11,6 +11,7 @@ from ssl_bench.benchmarks import (  # noqa: F401
     batch_size,
     predictor,
     simsiam_batch_size,
+    simsiam_cifar10,
     simsiam_heads_bn,
     simsiam_loss_form,
     simsiam_predictor,

@@ -8,7 +8,7 @@ smoke presets run only the two rows the claim reads: their own base batch and 8Ã
 
 import dataclasses
 
-from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PROTOCOL, SOURCE
+from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PROTOCOL, SOURCE, recipe
 from ssl_bench.benchmarks.simsiam_paper import PAPER as PAPER_NAME
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
@@ -76,5 +76,6 @@ def simsiam_batch_size() -> Ablation:
         plot="curve",
         pair_by_reduction=True,
         paper_name=PAPER_NAME,
+        recipe=recipe,
         protocol=PROTOCOL,
     )

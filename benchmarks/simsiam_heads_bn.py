@@ -6,7 +6,7 @@ has an affine output BN; its official code drops the affine parameters, the "com
 
 import dataclasses
 
-from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PAPER, PROTOCOL, SOURCE
+from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed, oscillates
@@ -104,5 +104,6 @@ def simsiam_heads_bn() -> Ablation:
         x_label="BN on the heads",
         claims=claims,
         paper_name=PAPER,
+        recipe=recipe,
         protocol=PROTOCOL,
     )

@@ -2,7 +2,7 @@
 channels) and symmetrization (§4.6: symmetric, one direction, one direction over two
 independently drawn pairs), both with the predictor at a constant lr. Two ablations."""
 
-from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PAPER, PROTOCOL, SOURCE
+from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed
@@ -105,6 +105,7 @@ def simsiam_similarity() -> Ablation:
         x_label="similarity",
         claims=similarity_claims,
         paper_name=PAPER,
+        recipe=recipe,
         protocol=PROTOCOL,
     )
 
@@ -121,5 +122,6 @@ def simsiam_symmetry() -> Ablation:
         x_label="symmetrization",
         claims=symmetry_claims,
         paper_name=PAPER,
+        recipe=recipe,
         protocol=PROTOCOL,
     )

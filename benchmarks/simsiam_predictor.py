@@ -3,7 +3,7 @@ random initialisation, SimSiam does not work; with a constant learning rate it w
 least as well as with the encoder's decaying one. The encoder keeps its cosine decay in
 every row."""
 
-from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, SOURCE
+from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed
@@ -103,5 +103,6 @@ def simsiam_predictor() -> Ablation:
         x_label="predictor",
         claims=claims,
         paper_name=PAPER,
+        recipe=recipe,
         protocol=PROTOCOL,
     )

@@ -4,7 +4,7 @@ the predictor on one branch, stop-gradient on the other, symmetrized)."""
 
 import dataclasses
 
-from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, SOURCE
+from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.verdicts import METRIC, NEAR, Scale, Verdict, none_above, stat, within
@@ -54,5 +54,6 @@ def simsiam_simclr() -> Ablation:
         x_label="SimCLR with",
         claims=claims,
         paper_name=PAPER,
+        recipe=recipe,
         protocol=PROTOCOL,
     )

@@ -5,7 +5,7 @@ Fig. 2 uses Table 1's baseline: the predictor's learning rate decays with the en
 Its curves need kNN and the spread during training, which the other grids at the cpu and
 paper presets skip: here they are scored at ten points of training (CURVE_EVERY)."""
 
-from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, QUOTE_MOMENTUM, SOURCE
+from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, QUOTE_MOMENTUM, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed, spread_near_ideal
@@ -75,5 +75,6 @@ def simsiam_stop_gradient() -> Ablation:
         plot="training_curves",
         claims=claims,
         paper_name=PAPER,
+        recipe=recipe,
         protocol=PROTOCOL,
     )

@@ -75,6 +75,10 @@ class Ablation:
     # SimSiam paper's "simsiam_predictor"; the BYOL paper's keep their short names.
     paper_name: str = "byol"
     protocol: str = BYOL_PROTOCOL
+    # The paper's own training recipe at a preset, (preset, method) -> overrides applied on
+    # top of the preset's and under the rows': the `paper` preset is the BYOL paper's
+    # protocol, which the SimSiam paper's grids change to SimSiam's (SGD, batch 512, 100 epochs).
+    recipe: Callable[[str, str], Mapping[str, Any]] | None = None
 
     @property
     def short_name(self) -> str:
@@ -185,9 +189,9 @@ def expand(
         if unknown:
             raise SpecError(f"ablation {ablation.name} has no row {unknown[0]!r}; rows: {'; '.join(labels)}")
         rows = [r for r in rows if r.label in wanted]
-    scale = ABLATION_SCALE.get(preset, {})
     points: list[Point] = []
     for method in methods:
+        scale = {**ABLATION_SCALE.get(preset, {}), **(ablation.recipe(preset, method) if ablation.recipe else {})}
         base = build_config(method, preset=preset, overrides={**scale, **user})
         for row in rows:
             if row.methods is not None and method not in row.methods:

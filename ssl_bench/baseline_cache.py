@@ -26,7 +26,7 @@ FOLDER = "_baselines"
 # label fractions), and the arithmetic.
 _TRAINING_ONLY = {"aug", "method_name", "preset"}
 _METHOD_TRAINING = {"optim", "ema", "loss", "symmetry", "predictor_lr"}
-_TRAIN_KEPT = {"precision", "channels_last"}
+_TRAIN_KEPT = {"precision"}
 
 
 def baseline_key(cfg: RunConfig, what: str) -> str:

@@ -32,11 +32,11 @@ PARTS = ("data_aug", "forward_backward", "optimizer", "ema")
 PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-def resolved_switches(cfg: RunConfig, device: torch.device) -> dict:
-    """The speed switches as they act on this device (precision "auto" resolved)."""
-    t = cfg.train
-    precision = "bf16" if uses_bf16(cfg, device) else "fp32"
-    return {"precision": precision, "channels_last": t.channels_last, "compile": t.compile}
+def resolved_switches(step: Step) -> dict:
+    """The speed switches as they act in this step (precision "auto" and channels_last
+    none resolved for its device and network)."""
+    precision = "bf16" if uses_bf16(step.cfg, step.device) else "fp32"
+    return {"precision": precision, "channels_last": step.channels_last, "compile": step.cfg.train.compile}
 
 
 def timing_lr(cfg: RunConfig) -> float:
@@ -86,7 +86,7 @@ def bench(
         "kind": "bench",
         "run_id": run_id(cfg),
         "config": to_dict(cfg),
-        "switches": resolved_switches(cfg, device),
+        "switches": resolved_switches(step),
         "steps": steps,
         "warmup": warmup,
         "images_per_s": steps * t.batch_size / steady_s,
@@ -180,20 +180,21 @@ def _split(step: Step, batches: Iterator[list[torch.Tensor]], lr: float, tau: fl
     return {name: 1000 * statistics.median(v) for name, v in times.items()}
 
 
-def switch_variants(cfg: RunConfig, device: torch.device) -> list[tuple[str, RunConfig]]:
-    """The configured step, then the same with one speed switch flipped at a time, so a
-    table shows what each switch buys on this device."""
+def switch_variants(cfg: RunConfig, switches: dict) -> list[tuple[str, RunConfig]]:
+    """The step with one speed switch flipped at a time from `switches`, the configured
+    step's (`resolved_switches`), so a table shows what each switch buys on this device."""
     t = cfg.train
-    bf16 = resolved_switches(cfg, device)["precision"] == "bf16"
+    bf16 = switches["precision"] == "bf16"
+    layout = not switches["channels_last"]
     flips = [
         ("precision=" + ("fp32" if bf16 else "bf16"), {"precision": "fp32" if bf16 else "bf16"}),
-        (f"channels_last={str(not t.channels_last).lower()}", {"channels_last": not t.channels_last}),
+        (f"channels_last={str(layout).lower()}", {"channels_last": layout}),
         (
             "compile=" + ("off" if t.compile != "off" else "default"),
             {"compile": "off" if t.compile != "off" else "default"},
         ),
     ]
-    out = [("as configured", cfg)]
+    out = []
     for label, change in flips:
         out.append((label, dataclasses.replace(cfg, train=dataclasses.replace(t, **change))))
     return out

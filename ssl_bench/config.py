@@ -73,7 +73,9 @@ class TrainConfig:
     # for checks that two process layouts train the same model (rounding then sits near 1e-12
     # whatever the CPU's vector width, where fp32 differences depend on it).
     precision: str = "auto"
-    channels_last: bool = False
+    # The convolutions' memory layout: none chooses it for the device (`step.uses_channels_last`),
+    # true or false is the user's. The same mathematics in either layout, so not in the id.
+    channels_last: bool | None = field(default=None, metadata=EXECUTION_ONLY)
     # Processes (one per GPU) for one run, with DistributedDataParallel. batch_size stays
     # the global batch (and sets the lr); each process takes batch_size / devices.
     devices: int = field(default=1, metadata=ADDED_LATER)
@@ -81,7 +83,7 @@ class TrainConfig:
     sync_bn: bool = field(default=False, metadata=ADDED_LATER)
     # torch.compile of the network's forward and loss: off, or a torch.compile mode
     # (default, max-autotune, max-autotune-no-cudagraphs). Numerically close to eager, not
-    # bit-identical, so it is part of the run's identity like channels_last.
+    # bit-identical, so it is part of the run's identity.
     compile: str = field(default="off", metadata=ADDED_LATER)
     # How an update of several micro-batches runs: "one_pass" forwards them together, with
     # BatchNorm statistics, negatives and a queue's keys per micro-batch as if run one after

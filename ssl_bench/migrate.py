@@ -3,8 +3,10 @@
 Schema 1 kept β, α, the loss scale and τ_base as flat fields of the method and put the
 method's and preset's names in the run id. Schema 2 has the loss and the EMA as
 sub-specs (`method.loss`, `method.ema`) and leaves the names out of the id, so the same
-computation reached under two names is one run. Upgrading changes no result: a schema-1
-run and its upgrade are the same computation, only its id changes.
+computation reached under two names is one run. Schema 3 leaves `train.channels_last` (a
+memory layout, chosen for the device unless set) out of the id, as it leaves other ways of
+executing the same computation. Upgrading changes no result: a run and its upgrade are the
+same computation, only its id changes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ CONFIG_NAME = "config.json"
 
 
 def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A schema-1 config as schema 2 (a schema-2 config is returned unchanged)."""
+    """A schema-1 config as schema 2 (a later config is returned unchanged: schema 3 changed
+    only what the id is computed from)."""
     method = config.get("method", {})
     if "loss" in method:
         return config

@@ -55,9 +55,6 @@ def cpu() -> Callable[[MethodSpec], dict]:
             "backbone": "convnet",
             "train.epochs": 20,
             "train.batch_size": 64,
-            # Same mathematics, faster kernels on both CPU kinds measured: 1.64x on a 2-core
-            # EPYC with AVX-512, 1.11x on one with AVX2 only (`ssl-bench bench --each-switch`).
-            "train.channels_last": True,
             "method.optim": Optim(name="adamw", base_lr=4e-3, weight_decay=1e-4, momentum=0.9, warmup_epochs=1),
             "eval.knn_every": 5,
             # The verdicts read kNN here (k = 200); k = 20 beside it, and the pixels the
@@ -105,7 +102,6 @@ def cifar10() -> Callable[[MethodSpec], dict]:
             "backbone": "resnet18",
             "train.epochs": 200,
             "train.batch_size": 512,
-            "train.channels_last": True,  # with bf16 on CUDA: convolutions in the tensor-core layout
             "eval.knn_every": 10,  # the kNN-against-minutes curve (time to accuracy)
         }
 

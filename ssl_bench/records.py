@@ -23,7 +23,7 @@ RECORD_NAME = "record.json"
 CHECKPOINT_NAME = "checkpoint.pt"  # the training state beside it (ssl_bench.checkpoint)
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-SCHEMA_VERSION = 2  # schema 1 records are upgraded by ssl_bench.migrate
+SCHEMA_VERSION = 3  # records of schemas 1 and 2 are upgraded by ssl_bench.migrate
 
 
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "w") -> None:

@@ -45,6 +45,7 @@ class Scale:
     metric: str = ""  # the name of the metric the verdicts read
     channels: int | None = None  # of the images trained on; 1 is grey
     chance: float | None = None  # top-1 % of guessing
+    dataset: str | None = None  # what the records trained on
 
 
 CAN = "can show"
@@ -105,6 +106,13 @@ def left_out(summary: pd.DataFrame, rows: Sequence[str], why: str) -> str:
         return ""
     missing = [r for r in rows if r not in set(summary.row)]
     return f"cannot show: this scale's grid leaves out {'; '.join(missing)}, because {why}" if missing else ""
+
+
+def on_dataset(scale: Scale, dataset: str, why: str) -> str:
+    """Scope of a claim made on one dataset's recipe: not shown by records of another."""
+    if scale.dataset is None or scale.dataset == dataset:
+        return ""
+    return f"cannot show: {why}; these runs trained on {scale.dataset}"
 
 
 def collapse_scope(scale: Scale) -> str:

@@ -35,6 +35,7 @@ from ssl_bench.scope import (  # noqa: F401  (re-exported: the ablations name th
     left_out,
     metric_for,
     needs_gap,
+    on_dataset,
     within,
 )
 

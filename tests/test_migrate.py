@@ -1,6 +1,7 @@
-"""Schema-1 records (flat β, α, loss scale and τ_base; names in the run id) upgraded to
-schema 2: the same computation under its new id, run directories renamed, atomically and
-resumably; the report reads old records without being told."""
+"""Records of earlier schemas upgraded to today's: schema 1 (flat β, α, loss scale and
+τ_base; names in the run id) and schema 2 (the memory layout in the run id). The same
+computation under its new id, run directories renamed, atomically and resumably; the
+report reads old records without being told."""
 
 import json
 import shutil
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from ssl_bench.cli import main
-from ssl_bench.config import build_config, config_from_dict, run_id
+from ssl_bench.config import CONFIG_SCHEMA, build_config, config_from_dict, run_id
 from ssl_bench.migrate import migrate_tree, upgrade_config, upgrade_record
 
 OLD = Path(__file__).parent / "fixtures" / "migrate" / "byol-cpu-seed0-schema1.json"
+# BYOL at batch 64 of the batch-size grid, cpu preset, seed 0, recorded with channels_last in its id.
+SCHEMA_2 = Path(__file__).parent / "fixtures" / "migrate" / "byol-batch64-cpu-seed0-schema2.json"
 
 
 # The cpu preset as it was when the fixture ran: a 2k test subset, no pixel or extra-k scores,
@@ -29,7 +32,7 @@ def test_a_schema_1_record_upgrades_to_the_id_todays_code_gives_the_same_run():
     assert rec["schema"] == 1 and rec["run_id"] == "fab4e8847494" and "tau_base" in rec["config"]["method"]
     new = upgrade_record(rec)
     today = build_config("byol", preset="cpu", overrides=THEN)  # BYOL, cpu preset, seed 0
-    assert new["schema"] == 2 and new["run_id"] == run_id(today) != rec["run_id"]
+    assert new["schema"] == CONFIG_SCHEMA and new["run_id"] == run_id(today) != rec["run_id"]
     assert new["upgraded_from"] == {"schema": 1, "run_id": "fab4e8847494"}
     assert new["config"]["method"]["loss"] == {
         "kind": "info_nce",
@@ -75,9 +78,22 @@ def test_migrating_a_tree_renames_run_directories_and_is_idempotent(tmp_path, ca
     assert f"fab4e8847494 -> {new_id}" in capsys.readouterr().out
     moved = tmp_path / "tau" / new_id
     assert not (tmp_path / "tau" / "fab4e8847494").exists() and (moved / "encoder.pt").read_bytes() == b"weights"
-    assert json.loads((moved / "record.json").read_text())["schema"] == 2
+    assert json.loads((moved / "record.json").read_text())["schema"] == CONFIG_SCHEMA
     assert run_id(config_from_dict(json.loads((moved / "config.json").read_text()))) == new_id
     assert migrate_tree(tmp_path) == []  # nothing left to do
+
+
+def test_a_schema_2_record_keeps_its_config_and_takes_the_id_without_its_memory_layout():
+    from ssl_bench.ablation import expand, get_ablation
+
+    rec = json.loads(SCHEMA_2.read_text())
+    assert rec["schema"] == 2 and rec["run_id"] == "7c7e9f164480" and rec["config"]["train"]["channels_last"] is True
+    new = upgrade_record(rec)
+    (point,) = expand(get_ablation("batch_size"), methods=["byol"], rows=["64"], seeds=[0])
+    assert point.config.train.channels_last is None  # today's grid leaves the layout to the device
+    assert new["run_id"] == point.run_id != rec["run_id"]
+    assert new["config"]["train"]["channels_last"] is True  # what the run did stays on record
+    assert new["metrics"] == rec["metrics"] and new["upgraded_from"] == {"schema": 2, "run_id": "7c7e9f164480"}
 
 
 def test_an_interrupted_migration_is_finished_by_running_it_again(tmp_path):

@@ -19,19 +19,28 @@ STEADY = [-1.0, -2.0, -2.8, -3.3, -3.6, -3.8]
 OSCILLATING = [-1.0, -2.5, -1.2, -3.0, -1.5, -3.1]
 UNSTABLE_ROW = "(d) BN on every layer, the predictor's output too"
 SIMSIAM = [n for n in list_ablations("simsiam")]
+# Where each study ran: App. D on CIFAR-10 (the cifar10 preset carries its recipe), the rest on ImageNet.
+SETTING = {"simsiam_cifar10": ("cifar10", "cifar10", 10)}
+
+
+def setting(name: str) -> tuple[str, str, int]:
+    """(preset, dataset, classes) of the paper's runs for an ablation."""
+    return SETTING.get(name, ("paper", "imagenet", 1000))
 
 
 def entries(name: str, change=None) -> list[Entry]:
     ablation = get_ablation(name)
     paper = {(p.method, p.row): p for p in ablation.paper}
     out = []
-    for point in expand(ablation, preset="paper", seeds=[0, 1, 2]):
+    preset, dataset, classes = setting(name)
+    for point in expand(ablation, preset=preset, seeds=[0, 1, 2]):
         p = paper[(point.method, point.row)]
         top1 = p.top1 if p.top1 is not None else 60.0  # (d): no number printed; its claim reads the loss
         spread = p.spread if p.spread is not None else SPREAD
         collapsed = point.row in COLLAPSED_ROWS
         curve = OSCILLATING if point.row == UNSTABLE_ROW else STEADY
-        top1, collapsed, curve = (change and change(point.row, top1, collapsed, curve)) or (top1, collapsed, curve)
+        changed = change and change(point.row, top1, collapsed, curve, point.method)
+        top1, collapsed, curve = changed or (top1, collapsed, curve)
         value = top1 + (point.seed - 1) * spread
         record = {
             "status": "done",
@@ -43,8 +52,8 @@ def entries(name: str, change=None) -> list[Entry]:
             },
             "random_init": {"linear_top1": RANDOM_INIT / 100, "knn_top1": RANDOM_INIT / 100},
             "curves": [{"epoch": k + 1, "loss": v} for k, v in enumerate(curve)],
-            "config": {"seed": point.seed, "preset": "paper", "data": {"dataset": "imagenet"}},
-            "data": {"num_classes": 1000},
+            "config": {"seed": point.seed, "preset": preset, "data": {"dataset": dataset}},
+            "data": {"num_classes": classes},
         }
         out.append(Entry(point.labels, record))
     return out
@@ -52,13 +61,14 @@ def entries(name: str, change=None) -> list[Entry]:
 
 def verdicts(name: str, change=None) -> dict[str, str]:
     ablation = get_ablation(name)
-    rep = build_report(ablation, entries(name, change), baseline=ablation.baseline("paper"))
+    rep = build_report(ablation, entries(name, change), baseline=ablation.baseline(setting(name)[0]))
     return {v.claim: v.outcome for v in rep.verdicts}
 
 
 def test_both_papers_are_registered_and_named_as_users_would_guess():
     assert set(SIMSIAM) == {
         "simsiam_batch_size",
+        "simsiam_cifar10",
         "simsiam_stop_gradient",
         "simsiam_predictor",
         "simsiam_heads_bn",
@@ -80,14 +90,14 @@ def test_every_claim_holds_on_the_papers_own_numbers(name):
 def test_every_claim_quotes_the_paper_with_its_section():
     for name in SIMSIAM:
         ablation = get_ablation(name)
-        rep = build_report(ablation, entries(name), baseline=ablation.baseline("paper"))
+        rep = build_report(ablation, entries(name), baseline=ablation.baseline(setting(name)[0]))
         for v in rep.verdicts:
             assert v.quote.startswith("§") and '"' in v.quote, v
 
 
-def _row(row, top1=None, collapsed=None, curve=None):
-    def change(r, t, c, k):
-        if r != row:
+def _row(row, top1=None, collapsed=None, curve=None, method=None):
+    def change(r, t, c, k, m):
+        if r != row or (method is not None and m != method):
             return None
         return (t if top1 is None else top1, c if collapsed is None else collapsed, k if curve is None else curve)
 
@@ -110,9 +120,42 @@ def _row(row, top1=None, collapsed=None, curve=None):
         ("simsiam_symmetry", _row("symmetric", 60.0), "symmetrization helps"),
         ("simsiam_simclr", _row("with predictor", 70.0), "neither the predictor"),
         ("simsiam_batch_size", _row("64", 55.0), "an 8x smaller batch performs decently"),
+        ("simsiam_cifar10", _row("App. D recipe", 1.4, True, method="simsiam"), "on CIFAR-10, SimSiam does not"),
+        ("simsiam_cifar10", _row("App. D recipe", 92.5, method="simclr"), "on CIFAR-10 under one recipe"),
     ],
 )
 def test_changing_the_decisive_row_fails_that_claim(name, change, claim):
     got = verdicts(name, change)
     (key,) = [c for c in got if c.startswith(claim)]
     assert got[key] == FAILS, got
+
+
+def test_the_cifar10_comparison_is_not_testable_on_other_data():
+    def on(dataset):
+        ablation = get_ablation("simsiam_cifar10")
+        es = entries("simsiam_cifar10")
+        for e in es:
+            e.record["config"]["data"]["dataset"] = dataset
+        return build_report(ablation, es, baseline=ablation.baseline("cpu")).verdicts
+
+    for v in on("fashion-mnist"):
+        assert not v.testable and v.reading.startswith("not testable at this scale") and "CIFAR-10" in v.reading, v
+    assert all(v.outcome == HOLDS for v in on("cifar10"))
+
+
+def test_the_paper_preset_trains_each_study_on_its_own_recipe():
+    """SimSiam's ablations at the paper preset: SimSiam's SGD at batch 512 for 100 epochs
+    (§3), not the BYOL protocol the preset otherwise is; App. D's at the cifar10 preset."""
+    for point in expand(get_ablation("simsiam_predictor"), preset="paper"):
+        t, o = point.config.train, point.config.method.optim
+        assert (t.epochs, t.batch_size, o.name, o.warmup_epochs) == (100, 512, "sgd", 0)
+        assert o.base_lr * 4 == pytest.approx(0.05) and o.weight_decay / 4 == pytest.approx(1e-4)
+    (simclr, *_) = expand(get_ablation("simsiam_simclr"), preset="paper")
+    assert (simclr.config.train.epochs, simclr.config.method.optim.name) == (100, "lars")
+    assert {p.config.train.epochs for p in expand(get_ablation("batch_size"), preset="paper")} == {300}
+    by_method = {p.method: p.config for p in expand(get_ablation("simsiam_cifar10"), preset="cifar10")}
+    for method, scale in (("simsiam", 4), ("simclr", 1)):
+        c = by_method[method]
+        assert (c.train.epochs, c.train.batch_size, c.backbone, c.data.dataset) == (800, 512, "resnet18", "cifar10")
+        assert c.method.optim.base_lr * scale == pytest.approx(0.03) and c.aug.view1.blur_p == c.aug.view2.blur_p == 0
+    assert by_method["simsiam"].method.projector.hidden == (2048,)  # "a 2-layer projection MLP"

@@ -123,14 +123,16 @@ def test_bench_writes_steady_state_and_split_records(tmp_path, capsys):
 
     assert main(bench_argv(tmp_path, "--method", "simclr", "--each-switch")) == 0
     out = capsys.readouterr().out
-    for label in ("as configured", "precision=bf16", "channels_last=true", "compile=default"):
+    # The convnet on the CPU runs channels_last unless told otherwise: the flip turns it off.
+    for label in ("as configured", "precision=bf16", "channels_last=false", "compile=default"):
         assert label in out
     (path,) = (tmp_path / "bench").glob("*.json")
     rec = json.loads(path.read_text())
     assert rec["kind"] == "bench" and rec["steps"] == 2 and rec["images_per_s"] > 0
     assert set(rec["split_ms"]) == {"data_aug", "forward_backward", "optimizer", "ema", "total"}
     assert rec["images_per_s"] == pytest.approx(rec["config"]["train"]["batch_size"] / rec["step_ms"] * 1000)
-    assert [v["label"] for v in rec["variants"]][1:] == ["precision=bf16", "channels_last=true", "compile=default"]
+    assert [v["label"] for v in rec["variants"]][1:] == ["precision=bf16", "channels_last=false", "compile=default"]
+    assert rec["switches"]["channels_last"] is True and rec["variants"][2]["switches"]["channels_last"] is False
     assert rec["variants"][1]["switches"]["precision"] == "bf16" and rec["switches"]["precision"] == "fp32"
     # Efficiency: torch's count of one update's FLOPs, the rate it gives, the matmul rates measured.
     assert rec["flops_per_update"] > 0 and set(rec["matmul_peak_gflops"]) == {"fp32", "bf16"}

@@ -76,17 +76,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
         check_comparable(cfg)
     device = resolve_device(args.device)
     data = load_run_data(cfg, args.data_dir)
-    variants = switch_variants(cfg, device) if args.each_switch else [("as configured", cfg)]
     print(
         f"{cfg.method_name}, {cfg.backbone}, batch {cfg.train.batch_size}, {cfg.data.dataset}, "
         f"{args.steps} timed steps after {args.warmup}, on {device}"
     )
     results = []
-    for label, variant in variants:
+    variants = [("as configured", cfg)]
+    while variants:
+        label, variant = variants.pop(0)
         rec = bench(variant, args.device, steps=args.steps, warmup=args.warmup, data=data)
         rec["label"] = label
         results.append(rec)
         print(format_line(label, rec, results[0]["images_per_s"] if len(results) > 1 else None), flush=True)
+        if len(results) == 1 and args.each_switch:
+            # Flipped from what the configured step resolved to on this device.
+            variants = switch_variants(cfg, rec["switches"])
     peaks = {name: matmul_peak_gflops(device, dtype) for name, dtype in PEAK_DTYPES.items()}
     print(efficiency_line(results[0], peaks))
     rec = {

@@ -215,6 +215,7 @@ class Report:
             metric=self.metric_name,
             channels=channels,
             chance=self.chance,
+            dataset=str(ds.iloc[0]) if len(ds) else None,
         )
 
     @property
