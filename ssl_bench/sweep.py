@@ -30,28 +30,65 @@ def run_dir(out_root: Path, point: Point) -> Path:
 
 
 def point_status(out_root: Path, point: Point, now: float | None = None) -> PointStatus:
-    d = run_dir(out_root, point)
+    state, detail = dir_state(run_dir(out_root, point), now)
+    return PointStatus(point, state, detail)
+
+
+def dir_state(d: Path, now: float | None = None) -> tuple[str, str]:
+    """(state, detail) of a run directory, from its record, heartbeat and checkpoint alone."""
     try:
         rec, corrupt = load_record(d / RECORD_NAME), None
     except CorruptRecord as err:
         rec, corrupt = None, err
     if rec is not None and rec.get("status") == "done":
-        return PointStatus(point, "done")
+        return ("done", "")
     heartbeat = read_record(d / HEARTBEAT_NAME)
     if (
         heartbeat is not None
         and is_alive(heartbeat, now)
         and (rec is None or heartbeat.get("time", 0) > rec.get("finished", 0))
     ):
-        return PointStatus(point, "running", describe(heartbeat))
+        return ("running", describe(heartbeat))
     if corrupt is not None:
-        return PointStatus(point, "corrupt", f"{corrupt.path} ({corrupt.reason}); kept aside when the run is redone")
+        return ("corrupt", f"{corrupt.path} ({corrupt.reason}); kept aside when the run is redone")
     if rec is not None and rec.get("status") == "failed":
-        return PointStatus(point, "failed", rec.get("error", "no reason recorded"))
+        return ("failed", rec.get("error", "no reason recorded"))
     if (d / CHECKPOINT_NAME).exists():
         step = heartbeat.get("step") if heartbeat else None
-        return PointStatus(point, "interrupted", f"checkpoint at step {step if step is not None else '?'}; will resume")
-    return PointStatus(point, "missing")
+        return ("interrupted", f"checkpoint at step {step if step is not None else '?'}; will resume")
+    return ("missing", "")
+
+
+SINGLE_RUNS = "(single runs)"
+
+
+def _is_run_dir(d: Path) -> bool:
+    return any((d / name).exists() for name in (RECORD_NAME, HEARTBEAT_NAME, CHECKPOINT_NAME, "config.json"))
+
+
+def out_status(out_root: Path, now: float | None = None) -> dict[str, list[tuple[str, str, str]]]:
+    """Every run under a --out, whatever grid it belongs to: {grid folder: [(run id, state,
+    detail)]}, single runs (<out>/<run id>/) under SINGLE_RUNS; folders starting with "_"
+    (the shared baselines) and anything that is not a run directory are skipped."""
+    found: dict[str, list[tuple[str, str, str]]] = {}
+
+    def runs_in(folder: Path) -> list[Path]:
+        return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("_") and _is_run_dir(d))
+
+    root = Path(out_root)
+    for d in runs_in(root):
+        found.setdefault(SINGLE_RUNS, []).append((d.name, *dir_state(d, now)))
+    for grid in sorted(g for g in root.iterdir() if g.is_dir() and not g.name.startswith("_") and not _is_run_dir(g)):
+        runs = [(d.name, *dir_state(d, now)) for d in runs_in(grid)]
+        if runs:
+            found[grid.name] = runs
+    return found
+
+
+def count_states(states: Sequence[str]) -> str:
+    counts = Counter(states)
+    order = ("done", "running", "failed", "interrupted", "corrupt", "missing")
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) or "nothing"
 
 
 def grid_status(out_root: Path, points: Sequence[Point]) -> list[PointStatus]:
@@ -59,9 +96,7 @@ def grid_status(out_root: Path, points: Sequence[Point]) -> list[PointStatus]:
 
 
 def summarize(statuses: Sequence[PointStatus]) -> str:
-    counts = Counter(s.state for s in statuses)
-    order = ("done", "running", "failed", "interrupted", "corrupt", "missing")
-    return ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) or "nothing"
+    return count_states([s.state for s in statuses])
 
 
 def to_launch(statuses: Sequence[PointStatus]) -> list[Point]:

@@ -77,14 +77,14 @@ def test_committed_records_keep_their_run_ids():
     import json
     from pathlib import Path
 
-    from ssl_bench.config import config_from_dict
+    from ssl_bench.config import CONFIG_SCHEMA, config_from_dict
 
     records = list((Path(__file__).parent.parent / "results").rglob("*.json"))
     records = [r for r in records if json.loads(r.read_text()).get("status") == "done"]
     assert records, "results/ should hold committed run records"
     for path in records:
         rec = json.loads(path.read_text())
-        assert rec["schema"] == 2, path
+        assert rec["schema"] == CONFIG_SCHEMA, path
         assert run_id(config_from_dict(rec["config"])) == rec["run_id"], path
 
 

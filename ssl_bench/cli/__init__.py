@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from ssl_bench.cli import bench, catalog, export, grid, run, upgrade
+from ssl_bench.cli import bench, catalog, export, grid, records, run, upgrade
 from ssl_bench.cli.common import EXIT_BAD_INPUT, BadInput, Parser, check_writable
 from ssl_bench.cli.grid import _seeds_found
 
@@ -24,7 +24,7 @@ def parser() -> Parser:
         epilog="Start with: ssl-bench run --method byol   (Fashion-MNIST shipped in the package, CPU, minutes)",
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for command in (run, grid, bench, catalog, upgrade, export):
+    for command in (run, grid, bench, catalog, upgrade, export, records):
         command.register(sub)
     return p
 

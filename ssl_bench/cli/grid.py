@@ -11,8 +11,16 @@ from ssl_bench.cli.common import BadInput, ablations_of, add_grid_selection, che
 
 
 def register(sub) -> None:
-    st = sub.add_parser("status", help="what an ablation grid has: done, running, failed (with reason), missing")
-    st.add_argument("--ablation", required=True, help="ablation name, or all (see: ssl-bench list ablations)")
+    st = sub.add_parser(
+        "status",
+        help="what an ablation grid has: done, running, failed (with reason), missing; "
+        "without --ablation, every grid and run under --out",
+    )
+    st.add_argument(
+        "--ablation",
+        default=None,
+        help="ablation name, or all (see: ssl-bench list ablations); none: every run under --out, by folder",
+    )
     add_grid_selection(st)
     st.add_argument("--out", default="runs", help="where the run records are (run's --out; default runs)")
     st.set_defaults(func=cmd_status)
@@ -35,6 +43,8 @@ def register(sub) -> None:
 def cmd_status(args: argparse.Namespace) -> int:
     from ssl_bench.sweep import dump_grid, grid_status, summarize
 
+    if args.ablation is None:
+        return _status_of_out(Path(args.out))
     if args.ablation == "all":
         for name in ablations_of(args.paper):
             cmd_status(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None}))
@@ -43,6 +53,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     statuses = grid_status(Path(args.out), points)
     print(f"{ablation.name}, preset {preset}: {len(points)} runs: {summarize(statuses)}")
     print(dump_grid(statuses))
+    return 0
+
+
+def _status_of_out(out: Path) -> int:
+    """Every grid folder and single run under a --out, with counts, and what is not done."""
+    from ssl_bench.sweep import count_states, out_status
+
+    if not out.is_dir():
+        raise BadInput(f"--out {out}: no such directory")
+    found = out_status(out)
+    if not found:
+        print(f"{out}: no runs")
+    for grid, runs in found.items():
+        print(f"{grid}: {len(runs)} runs: {count_states([state for _, state, _ in runs])}")
+        for run_id, state, detail in runs:
+            if state != "done":
+                print(f"  {run_id}  {state}" + (f": {detail}" if detail else ""))
     return 0
 
 
