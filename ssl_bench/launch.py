@@ -39,6 +39,7 @@ class RunTask:
     # 1: the run's own process, which spawns one per device if train.devices asks for it.
     tasks: int = 1
     init_timeout_s: float = 120.0  # for the tasks of a run to find each other
+    log_to: tuple[str, ...] = ()  # the --log sinks (`ssl_bench.tracking`)
     _stop: bool = field(default=False, repr=False)
     # Local, one run after another only (a callback does not pickle): the run's own
     # estimate of its training time, from its first steps.
@@ -62,6 +63,7 @@ class RunTask:
             should_stop=lambda: self._stop,
             labels=point.labels,
             on_estimate=self.on_estimate,
+            log_to=self.log_to,
         )
         try:
             if self.tasks > 1:

@@ -28,6 +28,7 @@ from ssl_bench.liveness import Heartbeat
 from ssl_bench.schedules import tau_cosine, warmup_cosine
 from ssl_bench.scoring import evaluate_encoder
 from ssl_bench.step import Step, build_step, peak_lr
+from ssl_bench.tracking import NoTracker, Tracker
 
 
 class Preempted(Exception):
@@ -103,6 +104,7 @@ class Loop:
     heartbeat: Heartbeat | None = None
     pending: list = field(default_factory=list)  # (step, loss on the device) not yet read back
     seg_start: float = 0.0
+    tracker: Tracker | NoTracker = field(default_factory=NoTracker)  # metrics.jsonl and the --log sinks
 
     @property
     def total(self) -> int:
@@ -209,6 +211,9 @@ class Loop:
                 if env.on_estimate is not None:
                     env.on_estimate(self.train_seconds() + estimate[1])
             speed = s.images_seen / max(self.train_seconds(), 1e-9)
+            tau_now = None if self.taus is None else float(self.taus[s.step - 1])
+            values = {"train/loss": loss, "train/lr": float(self.lrs[s.step - 1]), "train/tau": tau_now}
+            self.tracker.log(s.step, {**values, "train/images_per_s": speed})
             progress.update(s.step, total, {"epoch": epoch + 1, "loss": f"{loss:.4f}", "img/s": f"{speed:.0f}"})
             if self.after_read(epoch, epoch_end, last_ckpt):
                 last_ckpt = time.monotonic()
@@ -250,6 +255,7 @@ class Loop:
             self.step_fn.model.train()
             s.curve_eval_s += time.monotonic() - start
         s.curves.append(point)
+        self.tracker.log(s.step, {f"epoch/{k}": v for k, v in point.items() if k not in ("step", "lr", "tau")})
         s.epoch_losses = []
         shown = " ".join(f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step"))
         self.env.log(f"epoch {epoch + 1}/{cfg.train.epochs} {shown}")

@@ -42,6 +42,7 @@ from ssl_bench.records import (
 )
 from ssl_bench.spec import SpecError
 from ssl_bench.step import uses_bf16
+from ssl_bench.tracking import NoTracker, Tracker, final_values
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -77,6 +78,8 @@ class RunEnv:
     on_estimate: Callable[[float], None] | None = None
     # How the run's processes were laid out (nodes, tasks, master), kept in its record.
     layout: dict | None = None
+    # Sinks mirroring metrics.jsonl while the run trains (`ssl_bench.tracking`): tensorboard, wandb, mlflow.
+    log_to: tuple[str, ...] = ()
 
 
 def load_run_data(cfg: RunConfig, data_dir: str | None, eval_dir: str | None = None) -> ImageData:
@@ -224,6 +227,25 @@ def _train(
     loop = Loop.setup(cfg, env, data, device, run_dir, dist)
     loop.heartbeat = heartbeat
     rid = record["run_id"]
+    loop.tracker = Tracker(run_dir, rid, to_dict(cfg), env.log_to) if dist.main else NoTracker()
+    try:
+        return _train_tracked(cfg, env, device, run_dir, record, dist, ckpt, heartbeat, loop)
+    finally:
+        loop.tracker.close()
+
+
+def _train_tracked(
+    cfg: RunConfig,
+    env: RunEnv,
+    device: torch.device,
+    run_dir: Path,
+    record: dict,
+    dist: Dist,
+    ckpt: dict | None,
+    heartbeat: Heartbeat | None,
+    loop: Loop,
+) -> dict:
+    rid = record["run_id"]
     if ckpt is not None:
         loop.restore(ckpt, rid)
         del ckpt
@@ -232,7 +254,7 @@ def _train(
         heartbeat.beat()
     t = cfg.train
     env.log(
-        f"run {rid}: {cfg.method_name} on {cfg.data.dataset} ({data.source}), {cfg.backbone}, "
+        f"run {rid}: {cfg.method_name} on {cfg.data.dataset} ({loop.data.source}), {cfg.backbone}, "
         f"{t.epochs} epochs × {loop.steps_per_epoch} steps, batch {t.batch_size}, device {device}"
     )
     reset_peak_memory(device)
@@ -244,6 +266,7 @@ def _train(
         # No barrier after this: rank 0's evaluation can outlast any collective's timeout.
         return {"run_id": rid, "status": "trained", "rank": dist.rank}
     record.update(finish_record(loop, train_wall, device))
+    loop.tracker.log(loop.state.step, final_values(record))
     record["cost"]["ranks_agree"] = len(set(fingerprints)) == 1
     if not record["cost"]["ranks_agree"]:
         env.log(f"run {rid}: WARNING: the ranks ended with different weights")

@@ -58,6 +58,15 @@ def register(sub) -> None:
         "and DIR/val that score the encoder (kNN, linear probe); without it the run is not evaluated",
     )
     r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
+    r.add_argument(
+        "--log",
+        dest="log_to",
+        action="append",
+        default=[],
+        metavar="SINK",
+        help="also send what metrics.jsonl records to tensorboard, wandb (offline unless WANDB_MODE says) "
+        "or mlflow (a local store unless MLFLOW_TRACKING_URI says); repeatable; needs that package",
+    )
     _add_grid_options(r)
     add_slurm_options(r)
     r.set_defaults(func=cmd_run)
@@ -133,9 +142,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ssl_bench.config import run_id, to_dict
     from ssl_bench.liveness import AlreadyRunning
     from ssl_bench.spec import DatasetError, SpecError
+    from ssl_bench.tracking import check_sinks
     from ssl_bench.train import RunEnv, record_path, run
 
     validate_device(args.device)
+    check_sinks(tuple(args.log_to))
     if args.eval_dir is not None and not Path(args.eval_dir).expanduser().is_dir():
         raise BadInput(f"--eval-dir {args.eval_dir}: no such directory")
     if args.eval_dir is not None and args.ablation:
@@ -159,6 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             eval_dir=args.eval_dir,
             device=args.device,
             checkpoint_every_s=args.checkpoint_every,
+            log_to=tuple(args.log_to),
         )
         try:
             rec = run(cfg, env)
@@ -230,6 +242,7 @@ def _sweep_one(args: argparse.Namespace) -> int:
         args.checkpoint_every,
         tasks=options.tasks,
         init_timeout_s=args.init_timeout,
+        log_to=tuple(args.log_to),
     )
     if args.launcher == "local":
         return _launch_here(args, ablation.name, points, todo, task)
