@@ -42,7 +42,7 @@ def baseline_key(cfg: RunConfig, what: str) -> str:
 
 
 def shared_score(out_dir: Path, cfg: RunConfig, what: str, compute: Callable[[], dict]) -> dict:
-    """The score `what` ("random_init" or "pixels") for `cfg`, from the grid's cache or
+    """The score `what` ("random_init", "initialisation" or "pixels") for `cfg`, from the grid's cache or
     computed (and stored) by `compute`."""
     key = baseline_key(cfg, what)
     folder = Path(out_dir) / FOLDER

@@ -123,6 +123,15 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class Init:
+    """Weights the backbone starts from (`--init`): where they were read from, a label, and
+    the digest of their content, which is what the run id names."""
+
+    weights: str = field(metadata=LABEL)  # a file, or timm/<name>, torchvision/<weights> in the local cache
+    digest: str = ""  # `ssl_bench.init_weights.digest` of the state dict
+
+
+@dataclass(frozen=True)
 class RunConfig:
     method_name: str = field(metadata=LABEL)
     method: MethodSpec
@@ -133,6 +142,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     seed: int = 0
     preset: str = field(default="", metadata=LABEL)
+    init: Init | None = field(default=None, metadata=ADDED_LATER)  # None: a random initialisation
 
 
 def to_dict(cfg: Any) -> dict:

@@ -1,14 +1,18 @@
 """A trained run's results for its record: the trained encoder, its random-init twin and
 the pixels scored alike (the last two shared by the grid, `ssl_bench.baseline_cache`), the
-curves, kNN against training minutes, and what the run cost."""
+weights it started from where it continued pretraining, the curves, kNN against training
+minutes, and what the run cost."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 
 import torch
 
 from ssl_bench.baseline_cache import shared_score
+from ssl_bench.config import RunConfig
 from ssl_bench.device import device_name, peak_memory
 from ssl_bench.loop import Loop
 from ssl_bench.scoring import evaluate_pixels
@@ -25,13 +29,18 @@ def finish_record(loop: Loop, train_wall: float, device: torch.device) -> dict:
     trained = loop.evaluate(loop.step_fn.model, full=True) if not_scored is None else {}
     s = loop.step_fn
 
-    def score_random_init() -> dict:
+    def score_start(start: RunConfig) -> Callable[[], dict]:
         # build_model seeds as training did, so this is the run's own initialisation.
-        return loop.evaluate(build_model(cfg, loop.images.shape[1], s.size).to(device), full=True)
+        return lambda: loop.evaluate(build_model(start, loop.images.shape[1], s.size).to(device), full=True)
 
     # Shared by every run of the grid with this architecture, seed, data and evaluation.
     shared = loop.env.out_dir
-    random_init = shared_score(shared, cfg, "random_init", score_random_init) if not_scored is None else None
+    random = dataclasses.replace(cfg, init=None)
+    random_init = shared_score(shared, random, "random_init", score_start(random)) if not_scored is None else None
+    # Continued pretraining: the weights it started from, scored alike, say what training added.
+    started = {}
+    if cfg.init is not None and not_scored is None:
+        started = {"initialisation": shared_score(shared, cfg, "initialisation", score_start(cfg))}
     pixels = {}
     if cfg.eval.pixels and not_scored is None:
         pixels = {
@@ -47,6 +56,7 @@ def finish_record(loop: Loop, train_wall: float, device: torch.device) -> dict:
         "resumes": state.resumes,
         "metrics": {**trained, "final_loss": state.curves[-1]["loss"]},
         "random_init": random_init,
+        **started,
         **pixels,
         "curves": state.curves,
         # kNN top-1 against minutes of training (the curve's evaluations, then the final one).

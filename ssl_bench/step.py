@@ -20,6 +20,7 @@ from ssl_bench.backbones import build_backbone
 from ssl_bench.config import RunConfig
 from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.ghost_bn import can_group, ghost_batch_norm
+from ssl_bench.init_weights import load_init
 from ssl_bench.model import Siamese
 from ssl_bench.objective import keys_to_enqueue, objective, split_branches
 from ssl_bench.schedules import ema_update
@@ -27,9 +28,13 @@ from ssl_bench.sync_bn import global_batch_norm
 
 
 def build_model(cfg: RunConfig, in_chans: int, image_size: int) -> Siamese:
-    # Seeded here so the random-init baseline can be rebuilt exactly at evaluation time.
+    """The run's network as it starts: seeded here, so the baselines can rebuild it exactly
+    at evaluation time, and with the backbone's weights from `cfg.init` where given (before
+    a target network copies it)."""
     torch.manual_seed(cfg.seed)
     backbone, feat_dim = build_backbone(cfg.backbone, in_chans, image_size)
+    if cfg.init is not None:
+        load_init(backbone, cfg.init)
     return Siamese(cfg.method, backbone, feat_dim).to(param_dtype(cfg))
 
 

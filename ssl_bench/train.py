@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ssl_bench.backbones import check_backbone_name
+from ssl_bench.backbones import build_backbone, check_backbone_name
 from ssl_bench.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData, load_dataset
@@ -27,6 +27,7 @@ from ssl_bench.device import reset_peak_memory, resolve_device, warn_if_slow_pre
 from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.export import encoder_info, write_encoder_info
 from ssl_bench.finish import finish_record
+from ssl_bench.init_weights import load_init
 from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.loop import Loop, NonFiniteLoss, Preempted
 from ssl_bench.ranks import check_spawnable, run_spawned
@@ -136,6 +137,8 @@ def run(cfg: RunConfig, env: RunEnv, dist: Dist | None = None) -> dict:
     # before the run's directory is claimed or written. The size is the one Loop.setup uses.
     shape = data.ssl_images.shape
     check_backbone_name(cfg.backbone, shape[1], cfg.data.image_size or shape[-1])
+    if cfg.init is not None:  # weights that do not fit are refused here too, in one line
+        load_init(build_backbone(cfg.backbone, shape[1], cfg.data.image_size or shape[-1])[0], cfg.init)
     if cfg.train.devices > 1:
         check_spawnable(cfg, env.device)
     warn_if_slow_precision(uses_bf16(cfg, device), device, env.log)

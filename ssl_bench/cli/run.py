@@ -59,6 +59,14 @@ def register(sub) -> None:
     )
     r.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
     r.add_argument(
+        "--init",
+        default=None,
+        metavar="WEIGHTS",
+        help="start the backbone from these weights (continued pretraining): a .safetensors or torch "
+        "state dict file, or timm/<name> or torchvision/<weights name> already in the local cache; "
+        "the record scores the encoder against them",
+    )
+    r.add_argument(
         "--log",
         dest="log_to",
         action="append",
@@ -120,9 +128,9 @@ def _summary(rec: dict, path: Path) -> str:
         f"{c['train_wall_s'] / 60:.1f} min training at {c['images_per_s']:.0f} images/s on {c['device']}",
         f"  {'encoder':<13}{'kNN top-1':>10}{'linear top-1':>14}{'linear top-5':>14}{'z std':>8}{'eff. rank':>11}",
     ]
-    rows = [(f"{cfg['method_name']}", m), ("random init", r)] + (
-        [("raw pixels", rec["pixels"])] if "pixels" in rec else []
-    )
+    rows = [(f"{cfg['method_name']}", m), ("random init", r)]
+    rows += [("its init", rec["initialisation"])] if "initialisation" in rec else []
+    rows += [("raw pixels", rec["pixels"])] if "pixels" in rec else []
     for name, d in rows:
         spread = f"{d['z_std']:8.3f}{d['effective_rank']:11.1f}" if "z_std" in d else f"{'–':>8}{'–':>11}"
         lines.append(
@@ -131,6 +139,8 @@ def _summary(rec: dict, path: Path) -> str:
         )
     lines.append(f"  (z std is ≈ {m['z_std_ideal']:.3f} when projections are spread out, → 0 when collapsed)")
     gain = f"kNN gain over random init: {100 * (m['knn_top1'] - r['knn_top1']):+.1f} points"
+    if "initialisation" in rec:
+        gain += f", over its init: {100 * (m['knn_top1'] - rec['initialisation']['knn_top1']):+.1f}"
     if "pixels" in rec:
         gain += f", over raw pixels: {100 * (m['knn_top1'] - rec['pixels']['knn_top1']):+.1f}"
     lines.append(f"  {gain}; record: {path}")
@@ -151,9 +161,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInput(f"--eval-dir {args.eval_dir}: no such directory")
     if args.eval_dir is not None and args.ablation:
         raise BadInput("--eval-dir is for a single run on an unlabelled folder, not with --ablation")
+    if args.init is not None and args.ablation:
+        raise BadInput("--init is for single runs (continued pretraining), not with --ablation")
     if args.ablation:
         return cmd_sweep(args)
     configs = configs_from(args)
+    if args.init is not None:
+        import dataclasses
+
+        from ssl_bench.init_weights import resolve_init
+
+        init = resolve_init(args.init)  # read once: its digest is part of the run id
+        configs = [dataclasses.replace(cfg, init=init) for cfg in configs]
     if args.print_config:
         for cfg in configs:
             print(json.dumps({"run_id": run_id(cfg), **to_dict(cfg)}, indent=1))
