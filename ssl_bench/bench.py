@@ -56,17 +56,8 @@ def bench(
     the allocator settle there), then time each part of `steps` more."""
     device = resolve_device(device_name_or_auto)
     data = data if data is not None else load_run_data(cfg, data_dir)
-    images = training_images(data.ssl_images, cfg, device)
-    size = cfg.data.image_size or images.shape[-1]
-    mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
-    std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
-    step = build_step(cfg, images.shape[1], mean, std, size)
-    step.model.train()
+    step, it, lr, tau = _prepared_step(cfg, data, device)
     t = cfg.train
-    lr = timing_lr(cfg)
-    tau = 0.99 if cfg.method.target == "ema" else None
-
-    it = _endless_batches(cfg, images, device)
     for _ in range(warmup):
         step(next(it), lr, tau)
     synchronize(device)
@@ -101,6 +92,32 @@ def bench(
         "provenance": provenance(),
         "time": time.time(),
     }
+
+
+def _prepared_step(cfg: RunConfig, data: ImageData, device: torch.device):
+    """(step, endless batches, a timing lr, τ): an update as the loop runs it, ready to time."""
+    images = training_images(data.ssl_images, cfg, device)
+    size = cfg.data.image_size or images.shape[-1]
+    mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
+    step = build_step(cfg, images.shape[1], mean, std, size)
+    step.model.train()
+    tau = 0.99 if cfg.method.target == "ema" else None
+    return step, _endless_batches(cfg, images, device), timing_lr(cfg), tau
+
+
+def seconds_per_update(cfg: RunConfig, data: ImageData, device: torch.device, steps: int = 6, warmup: int = 3) -> float:
+    """The steady time of one update, over `steps` after `warmup`: what a sweep's plan
+    times each of its step shapes with (`ssl_bench.sweep_plan`)."""
+    step, it, lr, tau = _prepared_step(cfg, data, device)
+    for _ in range(warmup):
+        step(next(it), lr, tau)
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(next(it), lr, tau)
+    synchronize(device)
+    return (time.perf_counter() - start) / steps
 
 
 def update_flops(step: Step, batch: list[torch.Tensor], lr: float, tau: float | None) -> int:

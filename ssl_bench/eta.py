@@ -59,11 +59,14 @@ class SweepClock:
     """Runs done out of the runs launched, and an ETA from the mean wall time of the runs
     finished so far (or, before any finishes, from the first run's own estimate)."""
 
-    def __init__(self, total: int, jobs: int = 1) -> None:
+    def __init__(self, total: int, jobs: int = 1, planned: tuple[float, ...] | None = None) -> None:
         self.total, self.jobs = total, max(1, jobs)
         self.start = time.monotonic()
         self.done = 0
         self.run_estimate_s: float | None = None
+        # Each run's planned training seconds (`ssl_bench.sweep_plan`), one after another:
+        # the runs left are then the plan's, at the pace the finished ones kept to it.
+        self.planned = planned
 
     def first_estimate(self, run_s: float) -> str:
         """One run's whole expected time (its first steps'): the plan for the rest."""
@@ -82,5 +85,7 @@ class SweepClock:
         # per worker (else the first of two parallel runs would predict twice the time).
         per_run = elapsed / max(self.done, min(self.jobs, self.total))
         left = per_run * (self.total - self.done)
+        if self.planned and self.jobs == 1 and sum(self.planned[: self.done]) > 0:
+            left = elapsed / sum(self.planned[: self.done]) * sum(self.planned[self.done :])
         eta = f", about {duration(left)} left" if self.done < self.total else ""
         return f"sweep: {self.done}/{self.total} runs finished in {duration(elapsed)}{eta}"

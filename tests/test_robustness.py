@@ -206,7 +206,8 @@ def test_a_run_says_how_long_it_should_take_and_a_sweep_counts_its_runs(tmp_path
     assert main(smoke_grid("tau", tmp_path / "grid", "--method", "byol", "--row", "0.99", "--row", "0.9")) == 0
     out = capsys.readouterr().out
     assert "launching 2 runs on this machine, one after another" in out
-    assert "sweep: 2 runs; if each costs about what this one should" in out
+    # Both rows update alike (only τ differs): one step shape timed for the plan.
+    assert "sweep: 2 runs, about " in out and "an update of each of its 1 step shapes timed here: byol 0.99" in out
     assert "sweep: 1/2 runs finished in" in out and "left" in out
     assert "sweep: 2/2 runs finished in" in out
 
@@ -226,3 +227,30 @@ def test_sweep_clock_counts_parallel_runs_in_flight(monkeypatch):
     one = eta.SweepClock(3, jobs=1)
     now[0] += 4 * 60
     assert one.finished() == "sweep: 1/3 runs finished in 4.0 min, about 8.0 min left"
+
+
+def test_a_sweeps_plan_times_each_step_shape_once_and_paces_the_rest_by_it(monkeypatch):
+    """The main job's two runs: an update of 64 images, and one emulated as 16 micro-batches
+    of 4, costing (here, as faked) three times as much; the plan adds each run's updates
+    at its shape's time, and after the first run the time left follows the plan's ratio."""
+    from ssl_bench import eta
+    from ssl_bench.ablation import expand, get_ablation
+    from ssl_bench.sweep_plan import plan_sweep
+
+    points = expand(get_ablation("batch_size"), methods=["byol"], seeds=[0, 1])
+    timed = []
+
+    def time_update(cfg):
+        timed.append(cfg.train.accumulate)
+        return (0.1 if cfg.train.accumulate == 1 else 0.3), 10_000
+
+    plan = plan_sweep(points, time_update)
+    assert sorted(timed) == [1, 16] and plan.shapes == 2  # seeds share a shape
+    updates = 10_000 // 64 * 20
+    assert plan.per_run == tuple((0.1 if p.config.train.accumulate == 1 else 0.3) * updates for p in points)
+    now = [0.0]
+    monkeypatch.setattr(eta.time, "monotonic", lambda: now[0])
+    clock = eta.SweepClock(len(points), planned=plan.per_run)
+    now[0] = 1.2 * plan.per_run[0]  # the first run took 20 % longer than planned
+    left = 1.2 * sum(plan.per_run[1:])
+    assert clock.finished().endswith(f"about {eta.duration(left)} left")

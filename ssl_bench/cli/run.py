@@ -273,7 +273,8 @@ def _launch_here(args: argparse.Namespace, name: str, points: list, todo: list, 
     from ssl_bench.sweep import grid_status, summarize
 
     at_once = "one after another" if args.jobs == 1 else f"{args.jobs} at a time"
-    print(f"launching {len(todo)} runs on this machine, {at_once}; an ETA follows from the first run's first steps")
+    how = "each step shape timed first for the plan" if args.jobs == 1 and len(todo) > 1 else "an ETA follows"
+    print(f"launching {len(todo)} runs on this machine, {at_once}; {how}")
     results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))
     failed = [r for r in results if r["status"] not in ("done", "running")]
     print(f"{name}: {summarize(grid_status(Path(args.out), points))}")

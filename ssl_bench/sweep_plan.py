@@ -1,0 +1,70 @@
+"""How long a local sweep should take, said before its first run: the runs of a grid differ
+in what an update costs (an update of 64 images emulated as 16 micro-batches of 4 costs
+about twice one of 64 on a CPU), so the first run's rate does not stand for the others.
+Each distinct step shape is timed for a few updates, and every run's training time is its
+updates times its shape's time. Evaluation (a minute or less a run at the cpu preset) is
+not in the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ssl_bench.ablation import Point
+from ssl_bench.config import RunConfig
+from ssl_bench.eta import duration
+
+
+def step_shape(cfg: RunConfig) -> tuple:
+    """What an update's cost depends on: the method's networks and loss, the backbone, the
+    images, the batch and how it is split, and how the arithmetic runs. Not the seed, the
+    schedule's values (lr, τ) or the evaluation."""
+    m, t, d = cfg.method, cfg.train, cfg.data
+    heads = (m.projector, m.predictor, m.target, m.loss.kind, getattr(m.loss, "queue", 0), m.symmetry)
+    return (
+        heads,
+        cfg.backbone,
+        d.dataset,
+        d.image_size,
+        d.train_subset,
+        t.batch_size,
+        t.accumulate,
+        t.precision,
+        t.compile,
+        t.micro_batches,
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    per_run: tuple[float, ...]  # seconds of training of each run, in launch order
+    shapes: int  # distinct step shapes timed
+    per_shape: tuple[tuple[str, float], ...]  # (a run of that shape, seconds per update)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.per_run)
+
+    def line(self, runs: int) -> str:
+        timed = "; ".join(f"{label} {1000 * s:.0f} ms" for label, s in self.per_shape)
+        return (
+            f"sweep: {runs} runs, about {duration(self.seconds)} of training in all, plus evaluations "
+            f"(an update of each of its {self.shapes} step shapes timed here: {timed})"
+        )
+
+
+def plan_sweep(points: Sequence[Point], time_update: Callable[[RunConfig], tuple[float, int]]) -> Plan:
+    """`time_update(cfg)` -> (seconds per update, images trained on), called once per shape;
+    a run makes images // batch updates an epoch, as the loop does."""
+    timed: dict[tuple, tuple[float, int]] = {}
+    labels: dict[tuple, str] = {}
+    per_run = []
+    for p in points:
+        shape = step_shape(p.config)
+        if shape not in timed:
+            timed[shape] = time_update(p.config)
+            labels[shape] = f"{p.method} {p.row}"
+        per_update, images = timed[shape]
+        t = p.config.train
+        per_run.append(per_update * (images // t.batch_size) * t.epochs)
+    return Plan(tuple(per_run), len(timed), tuple((labels[s], timed[s][0]) for s in timed))
