@@ -294,7 +294,7 @@ def test_page_speaks_of_the_project_alone(page):
     [
         "as in the previous " + "sess" + "ion",
         "Sess" + "ions: 3",
-        "see ../" + "shared/notes/x.md",
+        "see ../" + "sha" + "red/notes/x.md",
         "details in " + "shared" + "/reference/byol.md",
         "from /" + "work/main/README.md",
         "measured in earlier " + "work",
