@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 
+from ssl_bench.ablation import Point
 from ssl_bench.batches import epoch_batches, training_images
 from ssl_bench.config import RunConfig, run_id, to_dict
 from ssl_bench.data import ImageData
@@ -25,6 +26,7 @@ from ssl_bench.device import device_name, peak_memory, reset_peak_memory, resolv
 from ssl_bench.distributed import SINGLE
 from ssl_bench.records import SCHEMA_VERSION, provenance
 from ssl_bench.step import Step, build_step, uses_bf16
+from ssl_bench.sweep_plan import Plan, plan_sweep
 from ssl_bench.train import load_run_data
 
 PARTS = ("data_aug", "forward_backward", "optimizer", "ema")
@@ -225,3 +227,19 @@ def format_line(label: str, rec: dict, reference: float | None = None) -> str:
         f"data+aug {s['data_aug']:.1f} + fwd/bwd {s['forward_backward']:.1f} + optimizer {s['optimizer']:.1f} + "
         f"EMA {s['ema']:.1f} ms; peak memory {rec['peak_memory_bytes'] / 2**20:.0f} MiB"
     )
+
+
+def plan_here(points: Sequence[Point], data_dir: str | None, device_name_or_auto: str) -> Plan:
+    """A local sweep's plan (`ssl_bench.sweep_plan`), each step shape timed on this device
+    as the runs will use it, each dataset loaded once."""
+    device = resolve_device(device_name_or_auto)
+    loaded: dict[str, ImageData] = {}
+
+    def time_update(cfg: RunConfig) -> tuple[float, int]:
+        key = repr(cfg.data)
+        if key not in loaded:
+            loaded[key] = load_run_data(cfg, data_dir)
+        data = loaded[key]
+        return seconds_per_update(cfg, data, device), len(data.ssl_images)
+
+    return plan_sweep(points, time_update)

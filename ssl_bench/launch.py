@@ -108,16 +108,16 @@ class RunTask:
         return submitit.helpers.DelayedSubmission(fresh, point)
 
 
-def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=print) -> list[dict]:
+def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=print, plan=None) -> list[dict]:
     """One after another in this process, or `jobs` worker processes at once with the
     machine's cores shared between them (oversubscribed OpenMP threads can make two
-    concurrent runs several times slower than one after the other)."""
+    concurrent runs several times slower than one after the other). `plan`: the sweep's
+    `ssl_bench.sweep_plan.Plan`, timed before, which then paces the progress lines."""
     results = []
     clock = SweepClock(len(points), jobs)
     if jobs <= 1:
         said = []
-        if len(points) > 1:
-            plan = plan_here(points, task)
+        if plan is not None:
             log(plan.line(len(points)))
             clock.planned = plan.per_run
             said.append(True)  # the plan stands for the first run's own estimate
@@ -149,26 +149,6 @@ def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=prin
             results.append(res)
             log(clock.finished())
     return results
-
-
-def plan_here(points: Sequence[Point], task: RunTask):
-    """The sweep's plan, each step shape timed on this machine as the runs will use it."""
-    from ssl_bench.bench import seconds_per_update
-    from ssl_bench.device import resolve_device
-    from ssl_bench.sweep_plan import plan_sweep
-    from ssl_bench.train import load_run_data
-
-    device = resolve_device(task.device)
-    loaded: dict = {}
-
-    def time_update(cfg) -> tuple[float, int]:
-        key = repr(cfg.data)
-        if key not in loaded:
-            loaded[key] = load_run_data(cfg, task.data_dir)
-        data = loaded[key]
-        return seconds_per_update(cfg, data, device), len(data.ssl_images)
-
-    return plan_sweep(points, time_update)
 
 
 def _run_catching(task: RunTask, point: Point) -> dict:

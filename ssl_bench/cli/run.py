@@ -275,7 +275,12 @@ def _launch_here(args: argparse.Namespace, name: str, points: list, todo: list, 
     at_once = "one after another" if args.jobs == 1 else f"{args.jobs} at a time"
     how = "each step shape timed first for the plan" if args.jobs == 1 and len(todo) > 1 else "an ETA follows"
     print(f"launching {len(todo)} runs on this machine, {at_once}; {how}")
-    results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True))
+    plan = None
+    if args.jobs == 1 and len(todo) > 1:
+        from ssl_bench.bench import plan_here
+
+        plan = plan_here(todo, args.data_dir, args.device)
+    results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True), plan=plan)
     failed = [r for r in results if r["status"] not in ("done", "running")]
     print(f"{name}: {summarize(grid_status(Path(args.out), points))}")
     for r in failed:
