@@ -14,6 +14,7 @@ from ssl_bench.benchmarks import (  # noqa: F401
     simsiam_cifar10,
     simsiam_heads_bn,
     simsiam_loss_form,
+    simsiam_multi_step,
     simsiam_predictor,
     simsiam_simclr,
     simsiam_stop_gradient,

@@ -7,7 +7,7 @@
 # same records.
 #
 # Both papers' claims: the BYOL paper's grids, then the SimSiam paper's. At the cpu preset
-# each grid holds only the rows its claims read: 39 points a seed, 32 distinct runs of 20
+# each grid holds only the rows its claims read: 43 points a seed, 35 distinct runs of 20
 # epochs (a config two grids share trains once; 14 of them the BYOL paper's). The report
 # prints, for each claim, how many seeds it needs for 80 % power at the seed noise measured
 # on the runs so far; raise SEEDS to that.
@@ -21,7 +21,7 @@ for seed in ${SEEDS//,/ }; do
   ssl-bench run --method byol --ablation tau --seed "$seed" --jobs "$JOBS" --out "$OUT"
   ssl-bench run --method byol --ablation predictor --seed "$seed" --jobs "$JOBS" --out "$OUT"
   ssl-bench run --method byol,simclr --ablation augmentation --seed "$seed" --jobs "$JOBS" --out "$OUT"
-  for grid in stop_gradient predictor similarity symmetry heads_bn simclr batch_size; do
+  for grid in stop_gradient predictor similarity symmetry heads_bn simclr batch_size multi_step; do
     ssl-bench run --paper simsiam --ablation "$grid" --seed "$seed" --jobs "$JOBS" --out "$OUT"
   done
 done

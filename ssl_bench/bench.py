@@ -108,7 +108,9 @@ def _prepared_step(cfg: RunConfig, data: ImageData, device: torch.device):
     return step, _endless_batches(cfg, images, device), timing_lr(cfg), tau
 
 
-def seconds_per_update(cfg: RunConfig, data: ImageData, device: torch.device, steps: int = 6, warmup: int = 3) -> float:
+def seconds_per_update(
+    cfg: RunConfig, data: ImageData, device: torch.device, steps: int = 10, warmup: int = 5
+) -> float:
     """The steady time of one update, over `steps` after `warmup`: what a sweep's plan
     times each of its step shapes with (`ssl_bench.sweep_plan`)."""
     step, it, lr, tau = _prepared_step(cfg, data, device)

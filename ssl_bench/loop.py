@@ -196,7 +196,7 @@ class Loop:
             epoch, k = divmod(s.step, self.steps_per_epoch)
             if epoch != batches_epoch:
                 batches, batches_epoch = self.batches(epoch, k), epoch
-            tau = None if self.taus is None else float(self.taus[s.step])
+            tau = float(self.taus[s.step]) if self.taus is not None and self.target_moves(s.step) else None
             self.pending.append((s.step, self.step_fn(next(batches), float(self.lrs[s.step]), tau)))
             s.step += 1
             s.images_seen += self.cfg.train.batch_size
@@ -217,6 +217,11 @@ class Loop:
             progress.update(s.step, total, {"epoch": epoch + 1, "loss": f"{loss:.4f}", "img/s": f"{speed:.0f}"})
             if self.after_read(epoch, epoch_end, last_ckpt):
                 last_ckpt = time.monotonic()
+
+    def target_moves(self, step: int) -> bool:
+        """Whether the EMA target takes its step after update `step` (`method.ema.every`)."""
+        every = self.cfg.method.ema.every or self.steps_per_epoch
+        return (step + 1) % every == 0
 
     def after_read(self, epoch: int, epoch_end: bool, last_ckpt: float) -> bool:
         """At a read point: the epoch's end, then a checkpoint or a stop, decided by rank 0.

@@ -81,10 +81,16 @@ class Optim:
 class EMA:
     """A target network that is an exponential moving average of the online one: τ raised
     from tau_base to 1 over training by the paper's cosine (BYOL §3.2), or held at
-    tau_base throughout (`cosine=False`, MoCo's constant momentum)."""
+    tau_base throughout (`cosine=False`, MoCo's constant momentum).
+
+    `every`: the target moves once every that many updates and stays fixed in between
+    (0: once an epoch, at its end). With tau_base 0 and no cosine it is a copy of the
+    online network held for k updates: SimSiam's k-step alternation (§5.2), where 1 step
+    is SimSiam itself."""
 
     tau_base: float = 0.996
     cosine: bool = True
+    every: int = field(default=1, metadata=_OMIT_AT_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,8 @@ def validate_method(spec: MethodSpec) -> None:
             raise SpecError("method.ema is required with method.target='ema' (set method.ema.tau_base in [0, 1])")
         if not 0.0 <= spec.ema.tau_base <= 1.0:
             raise SpecError(f"method.ema.tau_base={spec.ema.tau_base} is outside [0, 1]")
+        if spec.ema.every < 0:
+            raise SpecError(f"method.ema.every={spec.ema.every} must be >= 1 (updates), or 0 (once an epoch)")
     elif spec.ema is not None:
         raise SpecError(
             f"method.ema does not apply with method.target={spec.target!r} (only 'ema' has a decay); set it to none"

@@ -69,6 +69,7 @@ def test_both_papers_are_registered_and_named_as_users_would_guess():
     assert set(SIMSIAM) == {
         "simsiam_batch_size",
         "simsiam_cifar10",
+        "simsiam_multi_step",
         "simsiam_stop_gradient",
         "simsiam_predictor",
         "simsiam_heads_bn",
@@ -121,6 +122,8 @@ def _row(row, top1=None, collapsed=None, curve=None, method=None):
         ("simsiam_simclr", _row("with predictor", 70.0), "neither the predictor"),
         ("simsiam_batch_size", _row("64", 55.0), "an 8x smaller batch performs decently"),
         ("simsiam_cifar10", _row("App. D recipe", 1.4, True, method="simsiam"), "on CIFAR-10, SimSiam does not"),
+        ("simsiam_multi_step", _row("100-step", 1.4, True), "every multi-step variant works"),
+        ("simsiam_multi_step", _row("10-step", 67.0), "the 10- and 100-step variants"),
         ("simsiam_cifar10", _row("App. D recipe", 92.5, method="simclr"), "on CIFAR-10 under one recipe"),
     ],
 )
