@@ -44,7 +44,7 @@ def test_a_schema_1_record_upgrades_to_the_id_todays_code_gives_the_same_run():
         "other_view_negatives": True,
         "similarity": "cosine",  # a field added since, at its default (left out of the run id)
     }
-    assert new["config"]["method"]["ema"] == {"tau_base": 0.99, "cosine": True}
+    assert new["config"]["method"]["ema"] == {"tau_base": 0.99, "cosine": True, "every": 1}
     assert new["metrics"] == rec["metrics"]  # nothing but the config's shape and the id changes
     assert upgrade_record(new) is new
 
