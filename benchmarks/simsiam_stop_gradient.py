@@ -8,7 +8,7 @@ paper presets skip: here they are scored at ten points of training (CURVE_EVERY)
 from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, QUOTE_MOMENTUM, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
-from ssl_bench.diagnostics import not_collapsed, spread_near_ideal
+from ssl_bench.diagnostics import not_collapsed, reaches_floor, spread_near_ideal
 from ssl_bench.verdicts import METRIC, RANDOM, Scale, Verdict, collapse_scope, collapsed
 
 WITH, WITHOUT = "with stop-gradient", "without stop-gradient"
@@ -37,6 +37,13 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             working=WITH,
             quote=QUOTE_COLLAPSE,
             scope=scope,
+        ),
+        reaches_floor(
+            "without stop-gradient, the loss ends within 1 % of its minimum (the paper's −1)",
+            summary,
+            "simsiam",
+            WITHOUT,
+            quote=QUOTE_COLLAPSE,
         ),
         spread_near_ideal(
             "with stop-gradient, the projections' per-channel std stays within 2x of 1/√d",

@@ -1,7 +1,8 @@
 """Verdicts on what a run's training did rather than on its accuracy: that it did not
 collapse, that its projections stay spread as an isotropic Gaussian's would (SimSiam §4.1:
-"the std value is near 1/√d"), that its loss oscillated (SimSiam §4.4, Table 3d). Pure
-functions of a summary frame, on the verdicts' rules (`ssl_bench.verdicts`)."""
+"the std value is near 1/√d"), that its loss reached the minimum a collapsed solution
+gives (§4.1: "the minimum possible loss of −1"), that its loss oscillated (§4.4, Table
+3d). Pure functions of a summary frame, on the verdicts' rules (`ssl_bench.verdicts`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 NEAR_IDEAL = 2.0  # "near 1/√d": within a factor of 2 either way
+AT_FLOOR = 0.99  # "reaches the minimum": the final loss within 1 % of it
 OSCILLATES = 1.0  # the loss travels at least its net change once more, back and forth, than the intact run's
 
 
@@ -53,3 +55,27 @@ def oscillates(claim: str, summary: pd.DataFrame, method: str, row: str, intact:
     a = stat(summary, method, row, "loss_tv", f"{row}: loss path / net change")
     b = stat(summary, method, intact, "loss_tv", f"{intact}: loss path / net change")
     return compare(claim, a, b, OSCILLATES, "above", **kw)
+
+
+def loss_floor(method: dict | None) -> float | None:
+    """The least value of a run's loss, from its config (a record's `config.method`): at
+    β = 0 with the cosine, predictions equal to their targets, −2 a direction summed over
+    two directions (or one direction twice), ÷ 2α in the `infonce` scale; SimSiam's own
+    loss is a quarter of it, its −1. None where the loss has no such floor (negatives, the
+    cross-entropy similarity, another loss kind)."""
+    loss = (method or {}).get("loss") or {}
+    if (
+        loss.get("kind", "info_nce") != "info_nce"
+        or loss.get("beta") != 0
+        or loss.get("similarity", "cosine") != "cosine"
+    ):
+        return None
+    floor = -4.0  # Eq. 8 at β = 0: both directions, each −2 × the mean cosine (`InfoNCE.factor` 1)
+    return floor / (2 * loss["temperature"]) if loss.get("scale") == "infonce" else floor
+
+
+def reaches_floor(claim: str, summary: pd.DataFrame, method: str, row: str, **kw) -> Verdict:
+    """The final loss of `row` over its floor (`loss_floor`) is above AT_FLOOR: the run
+    ended at the minimum a collapsed solution reaches."""
+    ratio = stat(summary, method, row, "loss_to_floor", f"{row}: final loss / its minimum")
+    return compare(claim, ratio, _constant(f"{AT_FLOOR:g}", AT_FLOOR), 0.0, "above", **kw)

@@ -8,6 +8,7 @@ oscillates": its loss curve goes back and forth, every other row's falls steadil
 import pytest
 
 from ssl_bench.ablation import expand, get_ablation, list_ablations, resolve_ablation
+from ssl_bench.config import to_dict
 from ssl_bench.report import Entry, build_report
 from ssl_bench.verdicts import FAILS, HOLDS
 
@@ -49,10 +50,17 @@ def entries(name: str, change=None) -> list[Entry]:
                 "knn_top1": value / 100,
                 "z_std": IDEAL * (0.01 if collapsed else 1.0 + 0.01 * point.seed),
                 "z_std_ideal": IDEAL,
+                # At the floor of the shared loss (SimSiam's −1 is its −4) when collapsed.
+                "final_loss": (-4.0 if collapsed else -3.0) + 0.001 * point.seed,
             },
             "random_init": {"linear_top1": RANDOM_INIT / 100, "knn_top1": RANDOM_INIT / 100},
             "curves": [{"epoch": k + 1, "loss": v} for k, v in enumerate(curve)],
-            "config": {"seed": point.seed, "preset": preset, "data": {"dataset": dataset}},
+            "config": {
+                "seed": point.seed,
+                "preset": preset,
+                "data": {"dataset": dataset},
+                "method": to_dict(point.config)["method"],
+            },
             "data": {"num_classes": classes},
         }
         out.append(Entry(point.labels, record))
@@ -108,7 +116,8 @@ def _row(row, top1=None, collapsed=None, curve=None, method=None):
 @pytest.mark.parametrize(
     "name, change, claim",
     [
-        ("simsiam_stop_gradient", _row("without stop-gradient", 60.0, False), "without stop-gradient"),
+        ("simsiam_stop_gradient", _row("without stop-gradient", 60.0, False), "without stop-gradient, SimSiam"),
+        ("simsiam_stop_gradient", _row("without stop-gradient", 60.0, False), "without stop-gradient, the loss"),
         ("simsiam_stop_gradient", _row("with stop-gradient", 1.4, True), "without a momentum encoder"),
         ("simsiam_predictor", _row("no predictor", 60.0, False), "without the predictor"),
         ("simsiam_predictor", _row("predictor fixed at its random initialisation", 1.4, True), "a predictor fixed"),
@@ -162,3 +171,24 @@ def test_the_paper_preset_trains_each_study_on_its_own_recipe():
         assert (c.train.epochs, c.train.batch_size, c.backbone, c.data.dataset) == (800, 512, "resnet18", "cifar10")
         assert c.method.optim.base_lr * scale == pytest.approx(0.03) and c.aug.view1.blur_p == c.aug.view2.blur_p == 0
     assert by_method["simsiam"].method.projector.hidden == (2048,)  # "a 2-layer projection MLP"
+
+
+def test_the_loss_floor_is_the_aligned_value_of_the_loss_as_configured():
+    """−4 for the shared loss at β = 0 (SimSiam's −1 × 4), ÷ 2α in the infonce scale; none
+    where negatives or the cross-entropy similarity leave no such floor."""
+    import torch
+
+    from ssl_bench.config import build_config
+    from ssl_bench.diagnostics import loss_floor
+    from ssl_bench.loss import beta_info_nce
+
+    method = build_config("simsiam", preset="smoke").method
+    assert loss_floor(to_dict(method)) == -4.0
+    z = torch.nn.functional.normalize(torch.randn(8, 16), dim=1)
+    aligned = beta_info_nce(z, z, z, z, beta=0.0, temperature=method.loss.temperature)
+    assert float(aligned) == pytest.approx(-4.0)
+    infonce = {**to_dict(method), "loss": {**to_dict(method)["loss"], "scale": "infonce", "temperature": 0.2}}
+    assert loss_floor(infonce) == pytest.approx(float(aligned) / (2 * 0.2))  # InfoNCE.factor
+    assert loss_floor(to_dict(build_config("simclr", preset="smoke").method)) is None
+    ce = {**to_dict(method), "loss": {**to_dict(method)["loss"], "similarity": "cross_entropy"}}
+    assert loss_floor(ce) is None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ssl_bench.ablation import Ablation
+from ssl_bench.diagnostics import loss_floor
 from ssl_bench.verdicts import METRIC, PIXELS, RANDOM, stat, welch_interval
 
 PCT = 100.0
@@ -91,6 +92,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 else None,
                 "loss_tv": _loss_path(rec.get("curves") or []) if status == "done" else None,
                 "curves": rec.get("curves") if status == "done" else None,
+                "loss_to_floor": _to_floor(m.get("final_loss"), cfg.get("method")),
                 "random_linear_top1": _pct(r.get("linear_top1")),
                 "random_knn_top1": _pct(r.get("knn_top1")),
                 "pixels_linear_top1": _pct(px.get("linear_top1")),
@@ -131,6 +133,12 @@ def _loss_path(curves: list[dict]) -> float | None:
         return None
     path = sum(abs(b - a) for a, b in zip(losses[:-1], losses[1:], strict=True))
     return path / max(abs(losses[-1] - losses[0]), 1e-12)
+
+
+def _to_floor(final_loss: float | None, method: dict | None) -> float | None:
+    """The final loss as a fraction of the least value the run's loss can take (1: there)."""
+    floor = loss_floor(method)
+    return None if final_loss is None or floor is None else final_loss / floor
 
 
 def _knn_also(metrics: dict) -> dict:
@@ -183,7 +191,16 @@ def summarize(
             "errors": "; ".join(sorted({str(x) for x in g.error.dropna()})),
         }
         extra = [c for c in df.columns if c.startswith(("low_", "random_low_", "pixels_", "knn_top1_k"))]
-        base = ("linear_top1", "knn_top1", "z_std", "z_ratio", "loss_tv", "random_linear_top1", "random_knn_top1")
+        base = (
+            "linear_top1",
+            "knn_top1",
+            "z_std",
+            "z_ratio",
+            "loss_tv",
+            "loss_to_floor",
+            "random_linear_top1",
+            "random_knn_top1",
+        )
         for col in (METRIC, RANDOM, *base, *extra):
             vals = d[col].dropna().to_numpy()
             item[col] = float(vals.mean()) if len(vals) else float("nan")
