@@ -279,7 +279,10 @@ def _launch_here(args: argparse.Namespace, name: str, points: list, todo: list, 
     if args.jobs == 1 and len(todo) > 1:
         from ssl_bench.bench import plan_here
 
-        plan = plan_here(todo, args.data_dir, args.device)
+        try:
+            plan = plan_here(todo, args.data_dir, args.device)
+        except Exception as err:  # a point that cannot run fails as its own record, not the sweep
+            print(f"no plan for this sweep ({type(err).__name__}: {err}); each run still prints its estimate")
     results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True), plan=plan)
     failed = [r for r in results if r["status"] not in ("done", "running")]
     print(f"{name}: {summarize(grid_status(Path(args.out), points))}")
