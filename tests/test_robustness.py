@@ -254,3 +254,17 @@ def test_a_sweeps_plan_times_each_step_shape_once_and_paces_the_rest_by_it(monke
     now[0] = 1.2 * plan.per_run[0]  # the first run took 20 % longer than planned
     left = 1.2 * sum(plan.per_run[1:])
     assert clock.finished().endswith(f"about {eta.duration(left)} left")
+
+
+def test_a_sweep_whose_shapes_cannot_be_timed_runs_without_a_plan(tmp_path, monkeypatch, capsys):
+    from ssl_bench import bench
+
+    def broken(points, data_dir, device):
+        raise RuntimeError("cannot time this shape")
+
+    monkeypatch.setattr(bench, "plan_here", broken)
+    argv = smoke_grid("tau", tmp_path, "--method", "byol", "--row", "0.99", "--row", "0.9", "--epochs", "1")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "no plan for this sweep (RuntimeError: cannot time this shape)" in out
+    assert "sweep: 2/2 runs finished in" in out
