@@ -134,6 +134,12 @@ class Tracker:
         for sink in self.sinks:
             sink.close()
 
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def final_values(record: dict) -> dict:
     """The record's scores as tracked values: eval/<metric>, eval/random_init/<metric>, eval/pixels/<metric>."""
@@ -152,4 +158,10 @@ class NoTracker:
         pass
 
     def close(self) -> None:
+        pass
+
+    def __enter__(self) -> NoTracker:
+        return self
+
+    def __exit__(self, *exc) -> None:
         pass

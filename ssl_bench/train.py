@@ -199,9 +199,11 @@ def _run_claimed(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.dev
         "provenance": provenance(),
     }
     heartbeat = Heartbeat(run_dir) if dist.main else None
+    # metrics.jsonl and the --log sinks: the main process writes them for the run.
+    tracker = Tracker(run_dir, record["run_id"], record["config"], env.log_to) if dist.main else NoTracker()
     try:
-        with heartbeat or contextlib.nullcontext():
-            return _train(cfg, env, data, device, run_dir, record, dist, ckpt, heartbeat)
+        with heartbeat or contextlib.nullcontext(), tracker:
+            return _train(cfg, env, data, device, run_dir, record, dist, ckpt, heartbeat, tracker)
     except Preempted:
         raise
     except BaseException as err:
@@ -226,28 +228,10 @@ def _train(
     dist: Dist,
     ckpt: dict | None,
     heartbeat: Heartbeat | None,
+    tracker: Tracker | NoTracker,
 ) -> dict:
     loop = Loop.setup(cfg, env, data, device, run_dir, dist)
-    loop.heartbeat = heartbeat
-    rid = record["run_id"]
-    loop.tracker = Tracker(run_dir, rid, to_dict(cfg), env.log_to) if dist.main else NoTracker()
-    try:
-        return _train_tracked(cfg, env, device, run_dir, record, dist, ckpt, heartbeat, loop)
-    finally:
-        loop.tracker.close()
-
-
-def _train_tracked(
-    cfg: RunConfig,
-    env: RunEnv,
-    device: torch.device,
-    run_dir: Path,
-    record: dict,
-    dist: Dist,
-    ckpt: dict | None,
-    heartbeat: Heartbeat | None,
-    loop: Loop,
-) -> dict:
+    loop.heartbeat, loop.tracker = heartbeat, tracker
     rid = record["run_id"]
     if ckpt is not None:
         loop.restore(ckpt, rid)

@@ -125,7 +125,7 @@ GOOD = [
     "lightly's own step (lightly-ai/lightly#1419)",
     "https://github.com/lightly-ai/lightly/issues/1419",
     "subprocess.Popen(argv, start_new_session=True)",
-    "setsid gives the job its own process session",
+    "setsid gives the job its own process sess" + "ion",
     "concurrent tasks on a shared filesystem never collide",
     "equivalent to the paper's loss",
     "measured on a 2-core AMD EPYC without AVX-512 (results/speed-cpu/)",
