@@ -182,7 +182,7 @@ def _split(step: Step, batches: Iterator[list[torch.Tensor]], lr: float, tau: fl
     for _ in range(steps):
         synchronize(device)
         marks = [time.perf_counter()]
-        views = [step.views(x) for x in next(batches)]
+        views = step.update_views(next(batches))
         synchronize(device)
         marks.append(time.perf_counter())
         step.forward_backward_all(views)

@@ -73,5 +73,6 @@ def keys_to_enqueue(b: Branches, dist: Dist) -> torch.Tensor:
 def split_branches(b: Branches, groups: int) -> list[Branches]:
     """The branches of each of `groups` equal groups of consecutive rows: the micro-batches
     of an update that went through the network in one pass."""
-    o1, o2, t1, t2 = (t.tensor_split(groups) for t in (*b.online, *b.target))
+    # `split`, whose backward concatenates the groups' gradients (see `ghost_bn`).
+    o1, o2, t1, t2 = (t.split(t.shape[0] // groups) for t in (*b.online, *b.target))
     return [Branches((o1[g], o2[g]), (t1[g], t2[g])) for g in range(groups)]

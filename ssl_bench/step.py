@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ssl_bench.augment import augment, normalize_images
+from ssl_bench.augment import apply_params, normalize_images, sample_params
 from ssl_bench.backbones import build_backbone
 from ssl_bench.config import RunConfig
 from ssl_bench.distributed import SINGLE, Dist
@@ -142,23 +142,37 @@ class Step:
         """The two augmented, normalised views of a uint8 batch on the device: [B, C, H, W]
         images, or [B, 2, C, size, size] pairs of crops already cut by the loader's workers
         (`data.crop_source=full`), which then get the rest of each view here."""
+        return self.update_views([x])[0]
+
+    def update_views(self, micro_batches: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """`views` of each micro-batch of an update. The parameters are drawn micro-batch
+        by micro-batch, in the order `views` on each in turn draws them, and then applied
+        in one batched call per view: every op acts image by image, so the pixels are the
+        same, and an update of many small micro-batches costs one augmentation, not many."""
         rows = (self.dist.rank, self.dist.world)  # this rank's share of the global batch's draw
-        cut = x.ndim == 5
-        x1, x2 = (x[:, 0], x[:, 1]) if cut else (x, x)
-        if self.mean.dtype == torch.float64:  # train.precision=fp64: augment in float64 too
-            x1, x2 = (v.to(torch.float64).div_(255.0) for v in (x1, x2))
-        a1 = augment(x1, self.cfg.aug.view1, self.size, self.aug_gen, rows, crop=not cut)
-        a2 = augment(x2, self.cfg.aug.view2, self.size, self.aug_gen, rows, crop=not cut)
-        if self.cfg.method.symmetry == "asymmetric_2x":
-            # A second pair, drawn independently, after the first (SimSiam §4.6): the loss's one
-            # direction then runs over both pairs, at the symmetric loss's compute.
-            a1 = torch.cat([a1, augment(x1, self.cfg.aug.view1, self.size, self.aug_gen, rows, crop=not cut)])
-            a2 = torch.cat([a2, augment(x2, self.cfg.aug.view2, self.size, self.aug_gen, rows, crop=not cut)])
-        v1, v2 = normalize_images(a1, self.mean, self.std), normalize_images(a2, self.mean, self.std)
-        if self.channels_last:
-            v1 = v1.contiguous(memory_format=torch.channels_last)
-            v2 = v2.contiguous(memory_format=torch.channels_last)
-        return v1, v2
+        # SimSiam §4.6's asymmetric 2x: a second pair per image, drawn after the first; the
+        # loss's one direction runs over both pairs, at the symmetric loss's compute.
+        pairs = 2 if self.cfg.method.symmetry == "asymmetric_2x" else 1
+        view1, view2 = self.cfg.aug.view1, self.cfg.aug.view2
+        sources: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])
+        drawn: tuple[list[dict], list[dict]] = ([], [])
+        cut = micro_batches[0].ndim == 5
+        for x in micro_batches:
+            x1, x2 = (x[:, 0], x[:, 1]) if cut else (x, x)
+            if self.mean.dtype == torch.float64:  # train.precision=fp64: augment in float64 too
+                x1, x2 = (v.to(torch.float64).div_(255.0) for v in (x1, x2))
+            for _ in range(pairs):
+                for k, (image, view) in enumerate(((x1, view1), (x2, view2))):
+                    n, hw = image.shape[0], (image.shape[-2], image.shape[-1])
+                    drawn[k].append(sample_params(view, n, hw, self.size, self.aug_gen, image.device, rows))
+                    sources[k].append(image)
+        both = []
+        for k, view in enumerate((view1, view2)):
+            params = {key: torch.cat([p[key] for p in drawn[k]]) for key in drawn[k][0]}
+            a = apply_params(torch.cat(sources[k]), params, view, self.size, crop=not cut)
+            v = normalize_images(a, self.mean, self.std)
+            both.append(v.contiguous(memory_format=torch.channels_last) if self.channels_last else v)
+        return list(zip(*(v.tensor_split(len(micro_batches)) for v in both), strict=True))
 
     def forward_backward(self, v1: torch.Tensor, v2: torch.Tensor, last: bool = True) -> torch.Tensor:
         """Loss and gradients of one micro-batch; returns the detached fp32 loss."""
@@ -231,7 +245,7 @@ class Step:
 
     def __call__(self, micro_batches: list[torch.Tensor], lr: float, tau: float | None) -> torch.Tensor:
         """One update over the micro-batches (uint8 images); the mean loss, on the device."""
-        loss = self.forward_backward_all([self.views(x) for x in micro_batches])
+        loss = self.forward_backward_all(self.update_views(micro_batches))
         self.optimizer_step(lr)
         if tau is not None:
             # Once per update, also when the update accumulates micro-batches (BYOL App. F).

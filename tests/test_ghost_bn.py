@@ -78,3 +78,30 @@ def test_one_pass_trains_what_the_micro_batches_one_after_another_train(method):
     assert worst < 1e-9, f"largest difference {worst:.1e}"
     if method == "moco_v2":
         assert torch.equal(fast.model.queue_ptr, slow.model.queue_ptr)
+
+
+@pytest.mark.parametrize(
+    "channels, overrides",
+    [
+        (1, {}),
+        (3, {}),  # colour jitter, grayscale, blur and solarisation on RGB images
+        (3, {"method.symmetry": "asymmetric_2x"}),  # a second pair per image, drawn after the first
+    ],
+)
+def test_an_updates_views_in_one_call_are_each_micro_batchs_views_in_turn(channels, overrides):
+    """The augmentation of an update draws each micro-batch's parameters in the order
+    `views` on each in turn draws them, and applies them in one batched call per view.
+    Compared in float64, so the check holds whatever the CPU's kernels sum in."""
+    cfg = smoke("simsiam", **{"train.precision": "fp64", "train.accumulate": GROUPS, **overrides})
+    mean = torch.full((1, channels, 1, 1), 0.5, dtype=torch.float64)
+    std = torch.full((1, channels, 1, 1), 0.25, dtype=torch.float64)
+    one_call, in_turn = (build_step(cfg, channels, mean, std, 28) for _ in range(2))
+    images = torch.randint(0, 256, (cfg.train.batch_size, channels, 28, 28), dtype=torch.uint8)
+    micro = list(images.chunk(GROUPS))
+    together, apart = one_call.update_views(micro), [in_turn.views(x) for x in micro]
+    assert len(together) == GROUPS
+    for (a1, a2), (b1, b2) in zip(together, apart, strict=True):
+        assert a1.shape == b1.shape == (cfg.train.batch_size // GROUPS * (2 if overrides else 1), channels, 28, 28)
+        assert torch.allclose(a1, b1, rtol=0, atol=1e-12) and torch.allclose(a2, b2, rtol=0, atol=1e-12)
+    # Both consumed the same stream: the next draws agree too.
+    assert torch.equal(one_call.aug_gen.get_state(), in_turn.aug_gen.get_state())
