@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ssl_bench.data.subsets import balanced_subset
 from ssl_bench.dataset_info import DATASET_INFO, DatasetInfo, whole_images_need_files
 from ssl_bench.spec import DatasetError  # raised here; defined without torch for the CLI
 
@@ -114,34 +115,6 @@ def _loader(key: str, name: str) -> Loader:
 def list_datasets() -> list[str]:
     _load_plugins()
     return sorted(_REGISTRY)
-
-
-def balanced_subset(labels: np.ndarray | torch.Tensor, n: int, seed: int) -> np.ndarray:
-    """Sorted indices of ``n`` examples, ``n / num_classes`` from each class.
-
-    The draw (RandomState(seed).choice per class, classes in ascending order) is
-    part of the on-disk contract: the embedded Fashion-MNIST subset was made with
-    it, so changing it breaks bit-identity with the full set.
-    """
-    labels = labels.cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    classes = np.unique(labels)
-    if n <= 0:
-        raise DatasetError(f"subset size must be positive, got {n}")
-    if n > len(labels):
-        raise DatasetError(f"subset of {n} requested but only {len(labels)} examples are available")
-    if n % len(classes):
-        raise DatasetError(f"subset size {n} is not divisible by the number of classes ({len(classes)})")
-    per_class = n // len(classes)
-    rng = np.random.RandomState(seed)
-    chosen = []
-    for c in classes:
-        members = np.flatnonzero(labels == c)
-        if len(members) < per_class:
-            raise DatasetError(
-                f"subset of {n} needs {per_class} examples per class but class {c} has only {len(members)}"
-            )
-        chosen.append(rng.choice(members, per_class, replace=False))
-    return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
 # Datasets whose subsets nest inside a canonical subset: (train, test) sizes.
