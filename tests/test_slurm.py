@@ -6,6 +6,8 @@ Skips, saying why, only where Slurm cannot run (not root, or the daemons are not
 installed: `scripts/slurm-local.sh install`, which .ci/run calls)."""
 
 import json
+import os
+import signal
 import subprocess
 
 import pytest
@@ -47,10 +49,14 @@ def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):
 
 
 def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
-    """scontrol requeue kills a running task (SIGTERM, then SIGKILL) and puts it back in
-    the queue; the restarted task must continue from its last checkpoint and end with the
-    same metrics as an uninterrupted run of the same config. An array of one task, so the
-    requeued task waits behind nothing."""
+    """A task killed without warning (a node lost, or `scontrol requeue`'s SIGTERM, which
+    submitit ignores, then SIGKILL) and put back in the queue must continue from its last
+    checkpoint and end with the same metrics as an uninterrupted run of the same config.
+
+    The test sends SIGKILL itself, within milliseconds of the heartbeat's step: with a
+    plain `scontrol requeue` the task keeps training through Slurm's KillWait, and a fast
+    CPU finishes the run before the kill lands. An array of one task, so the requeued task
+    waits behind nothing."""
     out = tmp_path / "runs"
     overrides = ["--set", "train.epochs=12", "--set", "eval.linear_probe=false"]
     argv = smoke_grid(
@@ -84,7 +90,11 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
         return beat.get("step") or 0, beat.get("ended")
 
     wait_for(lambda: step()[0] >= 20, "the task to pass step 20", progress=step)
-    job = read_record(run_dir / "heartbeat.json")["slurm_job"]
+    beat = read_record(run_dir / "heartbeat.json")
+    os.kill(int(beat["pid"]), signal.SIGKILL)  # the heartbeat's writer is the training process
+    assert not (run_dir / RECORD_NAME).exists(), "the run ended before it could be killed"
+    job = beat["slurm_job"]
+    wait_for(lambda: not job_is_live(job), "Slurm to see the task die", progress=step)
     requeue = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
     assert requeue.returncode == 0, requeue.stderr
     wait_for(lambda: (run_dir / RECORD_NAME).exists(), "the requeued task to finish", progress=step)
@@ -95,3 +105,9 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     reference = run(keep.config, RunEnv(out_dir=tmp_path / "ref", progress=False, log=lambda m: None))
     assert reference["run_id"] == rec["run_id"]
     assert rec["metrics"] == reference["metrics"]
+
+
+def job_is_live(job: str) -> bool:
+    """Whether Slurm still counts `job` as running (or completing): a requeue is refused then."""
+    shown = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+    return any(f"JobState={state}" in shown for state in ("RUNNING", "COMPLETING", "PENDING", "CONFIGURING"))
