@@ -27,33 +27,29 @@ def not_collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col:
     return Verdict(claim, flipped, v.numbers, v.quote, v.metric, v.scope, v.family)
 
 
-def _constant(label: str, value: float) -> Stat:
-    # A bound stated up front, not measured: no spread, and as many "seeds" as a mean can have.
-    return Stat(label, value, 0.0, 10**6)
-
-
 def spread_near_ideal(claim: str, summary: pd.DataFrame, method: str, row: str, **kw) -> Verdict:
     """The per-channel std of ℓ2-normalised projections, over 1/√d, lies within NEAR_IDEAL
     of 1 either way (both bounds together, as a family of 2)."""
-    ratio = stat(summary, method, row, "z_ratio", f"{row}: z std × √d")
+    ratio = stat(summary, method, row, "z_ratio", f"{row}: z std × √d", digits=2)
     parts = [
-        compare("above 1/2", ratio, _constant("1/2", 1 / NEAR_IDEAL), 0.0, "above", family=2),
-        compare("below 2", ratio, _constant("2", NEAR_IDEAL), 0.0, "below", family=2),
+        compare("above 1/2", ratio, Stat.bound("1/2", 1 / NEAR_IDEAL, 2), 0.0, "above", family=2),
+        compare("below 2", ratio, Stat.bound("2", NEAR_IDEAL, 2), 0.0, "below", family=2),
     ]
-    return all_of(claim, parts, **kw)
+    return all_of(claim, parts, **{"metric": "z std × √d", **kw})
 
 
 def oscillates(claim: str, summary: pd.DataFrame, method: str, row: str, intact: str, **kw) -> Verdict:
     """The loss curve of `row` goes back and forth more than the intact run's: its total
     variation over its net change (1 for a monotone curve) exceeds the intact run's by more
     than OSCILLATES. A run whose loss went non-finite also reads as unstable."""
+    kw = {"metric": "loss path / net change", **kw}
     s = summary[(summary.method == method) & (summary.row == row)]
     if len(s) and s.iloc[0]["n"] == 0 and s.iloc[0].get("failed", 0) > 0:
         errors = str(s.iloc[0].get("errors") or "")
         if "non-finite" in errors or "nan" in errors.lower():
             return Verdict(claim, HOLDS, f"{row}: every run failed with a non-finite loss ({errors})", **kw)
-    a = stat(summary, method, row, "loss_tv", f"{row}: loss path / net change")
-    b = stat(summary, method, intact, "loss_tv", f"{intact}: loss path / net change")
+    a = stat(summary, method, row, "loss_tv", f"{row}: loss path / net change", digits=2)
+    b = stat(summary, method, intact, "loss_tv", f"{intact}: loss path / net change", digits=2)
     return compare(claim, a, b, OSCILLATES, "above", **kw)
 
 
@@ -77,5 +73,6 @@ def loss_floor(method: dict | None) -> float | None:
 def reaches_floor(claim: str, summary: pd.DataFrame, method: str, row: str, **kw) -> Verdict:
     """The final loss of `row` over its floor (`loss_floor`) is above AT_FLOOR: the run
     ended at the minimum a collapsed solution reaches."""
-    ratio = stat(summary, method, row, "loss_to_floor", f"{row}: final loss / its minimum")
-    return compare(claim, ratio, _constant(f"{AT_FLOOR:g}", AT_FLOOR), 0.0, "above", **kw)
+    ratio = stat(summary, method, row, "loss_to_floor", f"{row}: final loss / its minimum", digits=3)
+    bound = Stat.bound(f"{AT_FLOOR:g}", AT_FLOOR, 3)
+    return compare(claim, ratio, bound, 0.0, "above", **{"metric": "final loss / its minimum", **kw})

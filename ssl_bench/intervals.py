@@ -28,15 +28,34 @@ class Stat:
     # empty for a plain mean over seeds, whose one term comes from std and n.
     parts: tuple[tuple[float, int], ...] = ()
     machines: frozenset[str] = frozenset()  # the devices and torch versions its runs ran on
+    digits: int = 1  # decimals it prints with: 1 for points of top-1, more for a ratio near 1
+
+    @classmethod
+    def bound(cls, label: str, value: float, digits: int = 1) -> Stat:
+        """A bound stated up front, not measured: no variance, and never "too few seeds"."""
+        return cls(label, value, 0.0, 0, digits=digits)
+
+    @property
+    def exact(self) -> bool:
+        return self.n == 0 and self.std == 0.0
+
+    @property
+    def one_seed(self) -> bool:
+        """Too few seeds for an interval: fewer than 2, or no spread known."""
+        return not self.exact and (self.n < 2 or math.isnan(self.std))
 
     @property
     def terms(self) -> tuple[tuple[float, int], ...]:
+        if self.exact:
+            return ()
         return self.parts or ((self.std**2 / self.n, self.n - 1),)
 
     def text(self) -> str:
+        if self.exact:
+            return f"{self.mean:.{self.digits}f}"
         seeds = f"n={self.n}" + (f" of {self.of}" if self.of is not None and self.of != self.n else "")
-        spread = "" if math.isnan(self.std) else f" ± {self.std:.1f}"
-        return f"{self.label} {self.mean:.1f}{spread} ({seeds})"
+        spread = "" if math.isnan(self.std) else f" ± {self.std:.{self.digits}f}"
+        return f"{self.label} {self.mean:.{self.digits}f}{spread} ({seeds})"
 
 
 def t_quantile(p: float, df: float) -> float:

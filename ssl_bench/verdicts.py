@@ -96,8 +96,11 @@ class Verdict:
         return f"- {self.claim}: **{self.outcome}**{reads} ({self.numbers}).{scope}"
 
 
-def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | None = None) -> Stat | None:
-    """The (method, row) cell of `summary` for column `col` (None when nothing finished)."""
+def stat(
+    summary: pd.DataFrame, method: str, row: str, col: str, label: str | None = None, digits: int = 1
+) -> Stat | None:
+    """The (method, row) cell of `summary` for column `col` (None when nothing finished),
+    printed with `digits` decimals."""
     s = summary[(summary.method == method) & (summary.row == row)]
     if not len(s) or s.iloc[0]["n"] == 0 or _isna(s.iloc[0][col]):
         return None
@@ -111,6 +114,7 @@ def stat(summary: pd.DataFrame, method: str, row: str, col: str, label: str | No
         int(item["n"]),
         asked,
         machines=machines,
+        digits=digits,
     )
 
 
@@ -123,19 +127,19 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
         side_gone = "either side" if a is None and b is None else "one side"
         text = (have + "; " if have else "") + f"no finished run on {side_gone}"
         return Verdict(claim, NOT_ENOUGH, text, family=family, **kw)
-    diff = a.mean - b.mean
+    diff, digits = a.mean - b.mean, max(a.digits, b.digits)
     sign = ">" if side == "above" else "<"
-    numbers = f"{a.text()} vs {b.text()}; difference {diff:+.1f}, claimed {sign} {margin:+g}"
+    numbers = f"{a.text()} vs {b.text()}; difference {diff:+.{digits}f}, claimed {sign} {margin:+g}"
     if len(a.machines | b.machines) > 1:
         # Float sums differ between CPUs and torch versions; a difference may be partly theirs.
         numbers += f"; NOT ONE MACHINE: the runs ran on {' and on '.join(sorted(a.machines | b.machines))}"
-    if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
+    if a.one_seed or b.one_seed:
         agrees = (diff > margin) if side == "above" else (diff < margin)
         point = "agrees" if agrees else "disagrees"
         return Verdict(claim, f"{NOT_ENOUGH} (one seed; the point estimate {point})", numbers, family=family, **kw)
     low, high, df = welch_interval(a, b, family)
     kind = "95 % Welch t" if family == 1 else f"95 % Welch t, simultaneous over {family} (Bonferroni)"
-    numbers += f"; interval [{low:+.1f}, {high:+.1f}] ({kind}, df {df:.1f})"
+    numbers += f"; interval [{low:+.{digits}f}, {high:+.{digits}f}] ({kind}, df {df:.1f})"
     if side == "above":
         outcome = HOLDS if low > margin else FAILS if high < margin else CANNOT_TELL
     else:

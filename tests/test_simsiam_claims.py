@@ -192,3 +192,18 @@ def test_the_loss_floor_is_the_aligned_value_of_the_loss_as_configured():
     assert loss_floor(to_dict(build_config("simclr", preset="smoke").method)) is None
     ce = {**to_dict(method), "loss": {**to_dict(method)["loss"], "similarity": "cross_entropy"}}
     assert loss_floor(ce) is None
+
+
+def test_a_claim_on_the_loss_or_the_spread_names_its_own_metric_and_its_bound_plainly():
+    ablation = get_ablation("simsiam_stop_gradient")
+    rep = build_report(ablation, entries("simsiam_stop_gradient"), baseline=ablation.baseline("paper"))
+    by_claim = {v.claim.split(",")[1].strip(): v for v in rep.verdicts if "," in v.claim}
+    floor, spread = (
+        by_claim["the loss ends within 1 % of its minimum (the paper's −1)"],
+        by_claim["the projections' per-channel std stays within 2x of 1/√d"],
+    )
+    assert (floor.metric, spread.metric) == ("final loss / its minimum", "z std × √d")
+    # The bound is a number stated up front, not a sample: no n, no ±; the ratio keeps 3 decimals.
+    assert "vs 0.990;" in floor.numbers and "n=0" not in floor.numbers, floor.numbers
+    assert "final loss / its minimum 1.000 ± 0.000 (n=3)" in floor.numbers, floor.numbers
+    assert "vs 0.50;" in spread.numbers and "vs 2.00;" in spread.numbers, spread.numbers
