@@ -49,6 +49,11 @@ def run_spawned(cfg: RunConfig, env: Any, target: Callable, preempted: type, non
             if env.should_stop is not None and env.should_stop():
                 stop.set()
 
+    # Asked once before the ranks start, then twice a second: a stop already requested is
+    # never missed by a run short enough to end within the first wait.
+    if env.should_stop is not None and env.should_stop():
+        stop.set()
+
     threading.Thread(target=forward_stop, daemon=True).start()
     fields = {f.name: getattr(env, f.name) for f in dataclasses.fields(env) if f.name not in _CALLABLES}
     try:

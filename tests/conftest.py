@@ -1,6 +1,6 @@
-"""The machine under the suite, printed at its end: CPUs of one machine kind differ in their
+"""The machine under the suite, printed at its end: CPUs sold under one name differ in their
 vector units (AVX2 only, or AVX-512 with native bf16) and so in the order their kernels sum
-floats, and a log that names the CPU says which kind a green or red run was on."""
+floats; a log that names the CPU and its flags says which one a green or red run was on."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import QUIET, local_slurm, smoke_grid, wait_for
+from helpers import QUIET, local_slurm, smoke_grid, wait_for, wait_until
 
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.cli import main
@@ -63,9 +63,13 @@ def test_a_bad_layout_is_one_line_and_writes_nothing(tmp_path, capsys, flags, sa
     assert not out.exists()
 
 
+# Each process imports torch, says so, and waits for the word to join: the processes of a
+# test then start their init timeout together, however long each one's import took.
 _JOIN = """
 import sys
 from ssl_bench.distributed import DistInitError, init_from_env
+print("ready", flush=True)
+sys.stdin.readline()
 try:
     init_from_env("cpu", float(sys.argv[1]))
 except DistInitError as err:
@@ -88,26 +92,37 @@ def _join(rank: int, world: int, addr: str, port: int, timeout_s: float = 3.0) -
     return subprocess.Popen(
         [sys.executable, "-c", _JOIN, str(timeout_s)],
         env=env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
-def _outcome(p: subprocess.Popen) -> tuple[int, str]:
-    out, _ = p.communicate(timeout=600)  # a cap against a hang, far above any machine's need
-    return p.returncode, out.strip()
+def _outcomes(*procs: subprocess.Popen) -> list[tuple[int, str]]:
+    """Once every process has imported, tell them all to join; then their exit codes and
+    what each printed after "ready"."""
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready", p.communicate(timeout=600)
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    results = []
+    for p in procs:
+        out, _ = p.communicate(timeout=600)  # a cap against a hang, far above any machine's need
+        results.append((p.returncode, out.strip()))
+    return results
 
 
 def test_processes_of_a_run_join_through_the_env_variables():
     port = free_port()
-    results = [_outcome(p) for p in [_join(r, 2, "127.0.0.1", port) for r in (0, 1)]]
+    results = _outcomes(*[_join(r, 2, "127.0.0.1", port) for r in (0, 1)])
     assert results == [(0, "joined"), (0, "joined")]
 
 
 def test_a_wrong_world_size_fails_in_every_process_within_the_init_timeout():
     port = free_port()
-    results = [_outcome(p) for p in [_join(r, 3, "127.0.0.1", port) for r in (0, 1)]]
+    results = _outcomes(*[_join(r, 3, "127.0.0.1", port) for r in (0, 1)])
     for code, said in results:
         assert code == 3 and said.startswith("only 2 of 3 processes arrived within 3 s"), said
         assert len(said.splitlines()) == 1
@@ -116,7 +131,7 @@ def test_a_wrong_world_size_fails_in_every_process_within_the_init_timeout():
 @pytest.mark.parametrize("addr", ["127.0.0.1", "no-such-node.invalid"])
 def test_an_unreachable_master_fails_within_the_init_timeout(addr):
     port = free_port()  # nobody listens there
-    code, said = _outcome(_join(1, 2, addr, port))
+    ((code, said),) = _outcomes(_join(1, 2, addr, port))
     assert code == 3 and said.startswith("could not reach the run's other processes within 3 s"), said
     assert f"master {addr}:{port}" in said and len(said.splitlines()) == 1
 
@@ -202,7 +217,7 @@ def _heartbeat_step(run_dir: Path):
     return beat.get("step") or 0, beat.get("slurm_job")
 
 
-LONG = {**SAME_SCIENCE, "train.epochs": 10}  # 60 steps: the signal lands long before the end
+LONG = {**SAME_SCIENCE, "train.epochs": 10}  # 60 steps: the signal lands at step 6
 
 
 def test_a_preempted_run_resumes_on_all_ranks_to_the_uninterrupted_result(cluster, tmp_path):
@@ -214,14 +229,21 @@ def test_a_preempted_run_resumes_on_all_ranks_to_the_uninterrupted_result(cluste
         _submit(tmp_path / name, "byol", flags, LONG, "--checkpoint-every", "0")
     (p,) = _points("byol", **LONG, **{"train.devices": 2})
     run_dir = tmp_path / "preempted" / "batch_size" / p.run_id
-    wait_for(lambda: _heartbeat_step(run_dir)[0] >= 16, "the run to pass step 16", lambda: _heartbeat_step(run_dir))
+    wait_for(lambda: _heartbeat_step(run_dir)[1], "the run to start", lambda: _heartbeat_step(run_dir))
     job = _heartbeat_step(run_dir)[1]
-    subprocess.run(["scancel", "--signal=USR2", job], check=True)
+    tasks = lambda: [_task_pid(job, rank) for rank in (0, 1)]  # noqa: E731
+    wait_for(lambda: None not in tasks(), f"both tasks of job {job}", tasks)
+    tasks = tasks()
+    # SLURM's signal sent straight to both tasks, within milliseconds of the first checkpoint
+    # (polled every 10 ms), so that no CPU is fast enough to end the run before it lands.
+    wait_until(lambda: _heartbeat_step(run_dir)[0] >= 6, lambda: _heartbeat_step(run_dir), "step 6", poll_s=0.01)
+    for pid in tasks:
+        os.kill(pid, signal.SIGUSR2)
     done = lambda: all((tmp_path / n / "batch_size" / p.run_id / RECORD_NAME).exists() for n in ("whole", "preempted"))  # noqa: E731
     wait_for(done, "both runs to finish", lambda: _heartbeat_step(run_dir))
     whole, preempted = (_records(tmp_path / n)["byol"] for n in ("whole", "preempted"))
     assert preempted["status"] == "done" and preempted["resumes"], "it was not preempted, or restarted from scratch"
-    assert preempted["resumes"][0]["step"] >= 16 and preempted["resumes"][0]["slurm_restart_count"] == "1"
+    assert preempted["resumes"][0]["step"] >= 6 and preempted["resumes"][0]["slurm_restart_count"] == "1"
     assert preempted["curves"] == whole["curves"] and preempted["metrics"] == whole["metrics"]
     logs = tmp_path / "preempted" / "batch_size" / "_submitit" / job
     assert "this job is preempted" in (logs / f"{job}_0_log.err").read_text()

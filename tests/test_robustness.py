@@ -93,6 +93,9 @@ def test_two_processes_of_one_run_id_train_it_once_and_a_dead_holder_is_taken_ov
         wait_until(
             lambda: step() > 0, progress=lambda: (first.poll(), heartbeat.exists()), what="the first run to train"
         )
+        # Frozen, not ended: it holds its lock and a live pid however fast this CPU would
+        # otherwise have finished its run while the second process starts.
+        os.kill(first.pid, signal.SIGSTOP)
         second = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         assert second.returncode == 0, second.stderr
         assert f"run {rid} is already running on {socket.gethostname()}, pid {first.pid}" in second.stdout
