@@ -183,6 +183,16 @@ def test_fashion_mnist_data_dir(no_debian: None, tmp_path: Path, layout: str) ->
     assert ds.train_labels.tolist() == [i % 10 for i in range(20)]
 
 
+def test_idx_files_are_decoded_once_and_again_when_they_change(tmp_path: Path) -> None:
+    path = tmp_path / DEBIAN_FILES[1]
+    write_idx(path, np.arange(20) % 10)
+    first = FM._read_idx(path, 1)
+    assert FM._read_idx(path, 1) is first, "the same unchanged file is decoded once"
+    assert not first.flags.writeable, "a shared array no caller can change"
+    write_idx(path, np.arange(30) % 7)  # rewritten: another size (and mtime)
+    assert FM._read_idx(path, 1).tolist() == (np.arange(30) % 7).tolist()
+
+
 def test_fashion_mnist_data_dir_without_files_falls_back(no_debian: None, tmp_path: Path) -> None:
     assert load_dataset("fashion-mnist", str(tmp_path)).source == "embedded"
 
