@@ -108,8 +108,11 @@ def _prepared_step(cfg: RunConfig, data: ImageData, device: torch.device):
     return step, _endless_batches(cfg, images, device), timing_lr(cfg), tau
 
 
+PLAN_STEPS, PLAN_WARMUP = 10, 5  # the updates a sweep's plan times of each step shape, after its warm-up
+
+
 def seconds_per_update(
-    cfg: RunConfig, data: ImageData, device: torch.device, steps: int = 10, warmup: int = 5
+    cfg: RunConfig, data: ImageData, device: torch.device, steps: int = PLAN_STEPS, warmup: int = PLAN_WARMUP
 ) -> float:
     """The steady time of one update, over `steps` after `warmup`: what a sweep's plan
     times each of its step shapes with (`ssl_bench.sweep_plan`)."""

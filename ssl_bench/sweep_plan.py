@@ -53,6 +53,23 @@ class Plan:
         )
 
 
+# A plan is worth its cost when timing the shapes takes at most this share of the training.
+PLAN_SHARE = 0.1
+
+
+def worth_planning(points: Sequence[Point], updates_per_shape: int) -> bool:
+    """Whether timing `updates_per_shape` updates of each distinct step shape costs at most
+    PLAN_SHARE of the sweep's own updates. A sweep of short runs (the smoke preset's few
+    updates each) would spend longer timing than training; its runs' own estimates serve.
+    A run whose training set size the config does not fix counts as long."""
+    shapes, updates = set(), 0.0
+    for p in points:
+        shapes.add(step_shape(p.config))
+        t, images = p.config.train, p.config.data.train_subset
+        updates += float("inf") if images is None else images // t.batch_size * t.epochs
+    return len(shapes) * updates_per_shape <= PLAN_SHARE * updates
+
+
 def plan_sweep(points: Sequence[Point], time_update: Callable[[RunConfig], tuple[float, int]]) -> Plan:
     """`time_update(cfg)` -> (seconds per update, images trained on), called once per shape;
     a run makes images // batch updates an epoch, as the loop does."""

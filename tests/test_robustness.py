@@ -201,7 +201,11 @@ def test_bf16_on_a_cpu_without_native_bf16_warns_with_the_measured_cost(native, 
         assert "without native bf16" in w and "slower than fp32 on a convolution measured just now" in w
 
 
-def test_a_run_says_how_long_it_should_take_and_a_sweep_counts_its_runs(tmp_path, capsys):
+def test_a_run_says_how_long_it_should_take_and_a_sweep_counts_its_runs(tmp_path, capsys, monkeypatch):
+    from ssl_bench import sweep_plan
+
+    # Smoke runs are far too short for a plan to be worth its timing; planned here all the same.
+    monkeypatch.setattr(sweep_plan, "PLAN_SHARE", 100.0)
     logged = []
     run(smoke(), RunEnv(out_dir=tmp_path / "one", progress=False, log=logged.append))
     (eta,) = [m for m in logged if "steps left at" in m]
@@ -259,8 +263,28 @@ def test_a_sweeps_plan_times_each_step_shape_once_and_paces_the_rest_by_it(monke
     assert clock.finished().endswith(f"about {eta.duration(left)} left")
 
 
+def test_a_sweep_too_short_to_be_worth_timing_runs_without_a_plan(tmp_path, capsys):
+    argv = smoke_grid("tau", tmp_path, "--method", "byol", "--row", "0.99", "--row", "0.9", "--epochs", "1")
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "launching 2 runs on this machine, one after another; each run prints its estimate" in out
+    assert "timed here" not in out and "sweep: 2/2 runs finished in" in out
+
+
+def test_worth_planning_weighs_the_timing_against_the_sweeps_updates():
+    from ssl_bench.ablation import expand, get_ablation
+    from ssl_bench.sweep_plan import worth_planning
+
+    cpu = expand(get_ablation("batch_size"), methods=["byol"])  # 2 shapes, 3120 updates a run
+    assert worth_planning(cpu, 15) and not worth_planning(cpu, 400)  # 2 × 400 > 10 % of 6240
+    smoke = expand(get_ablation("tau"), preset="smoke", methods=["byol"])  # 6 updates a run
+    assert not worth_planning(smoke, 15)
+
+
 def test_a_sweep_whose_shapes_cannot_be_timed_runs_without_a_plan(tmp_path, monkeypatch, capsys):
-    from ssl_bench import bench
+    from ssl_bench import bench, sweep_plan
+
+    monkeypatch.setattr(sweep_plan, "PLAN_SHARE", 100.0)  # planned, however short the runs
 
     def broken(points, data_dir, device):
         raise RuntimeError("cannot time this shape")

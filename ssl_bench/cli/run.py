@@ -232,14 +232,17 @@ def _sweep_one(args: argparse.Namespace) -> int:
 
 
 def _launch_here(args: argparse.Namespace, name: str, points: list, todo: list, task) -> int:
+    from ssl_bench.bench import PLAN_STEPS, PLAN_WARMUP
     from ssl_bench.launch import launch_local
     from ssl_bench.sweep import grid_status, summarize
+    from ssl_bench.sweep_plan import worth_planning
 
     at_once = "one after another" if args.jobs == 1 else f"{args.jobs} at a time"
-    how = "each step shape timed first for the plan" if args.jobs == 1 and len(todo) > 1 else "an ETA follows"
+    planned = args.jobs == 1 and len(todo) > 1 and worth_planning(todo, PLAN_STEPS + PLAN_WARMUP)
+    how = "each step shape timed first for the plan" if planned else "each run prints its estimate"
     print(f"launching {len(todo)} runs on this machine, {at_once}; {how}")
     plan = None
-    if args.jobs == 1 and len(todo) > 1:
+    if planned:
         from ssl_bench.bench import plan_here
 
         try:
