@@ -217,7 +217,7 @@ def _heartbeat_step(run_dir: Path):
     return beat.get("step") or 0, beat.get("slurm_job")
 
 
-LONG = {**SAME_SCIENCE, "train.epochs": 10}  # 60 steps: the signal lands at step 6
+LONG = {**SAME_SCIENCE, "train.epochs": 5}  # 30 steps: the signal lands at step 6
 
 
 def test_a_preempted_run_resumes_on_all_ranks_to_the_uninterrupted_result(cluster, tmp_path):
