@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
@@ -234,9 +234,15 @@ def format_line(label: str, rec: dict, reference: float | None = None) -> str:
     )
 
 
-def plan_here(points: Sequence[Point], data_dir: str | None, device_name_or_auto: str) -> Plan:
+def plan_here(
+    points: Sequence[Point],
+    data_dir: str | None,
+    device_name_or_auto: str,
+    steps_done: Callable[[Point], int] = lambda p: 0,
+) -> Plan:
     """A local sweep's plan (`ssl_bench.sweep_plan`), each step shape timed on this device
-    as the runs will use it, each dataset loaded once."""
+    as the runs will use it, each dataset loaded once; an interrupted run counts only the
+    updates it has left (`steps_done`)."""
     device = resolve_device(device_name_or_auto)
     loaded: dict[str, ImageData] = {}
 
@@ -247,4 +253,4 @@ def plan_here(points: Sequence[Point], data_dir: str | None, device_name_or_auto
         data = loaded[key]
         return seconds_per_update(cfg, data, device), len(data.ssl_images)
 
-    return plan_sweep(points, time_update)
+    return plan_sweep(points, time_update, steps_done)

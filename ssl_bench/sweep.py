@@ -59,6 +59,16 @@ def dir_state(d: Path, now: float | None = None) -> tuple[str, str]:
     return ("missing", "")
 
 
+def steps_done(out_root: Path, point: Point) -> int:
+    """The updates an interrupted run will resume after: its heartbeat's step where it left
+    a checkpoint (the step of its last beat, at or just past the checkpoint), else 0."""
+    d = run_dir(out_root, point)
+    if not (d / CHECKPOINT_NAME).exists():
+        return 0
+    heartbeat = read_record(d / HEARTBEAT_NAME) or {}
+    return int(heartbeat.get("step") or 0)
+
+
 SINGLE_RUNS = "(single runs)"
 
 

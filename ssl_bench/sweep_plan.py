@@ -70,9 +70,14 @@ def worth_planning(points: Sequence[Point], updates_per_shape: int) -> bool:
     return len(shapes) * updates_per_shape <= PLAN_SHARE * updates
 
 
-def plan_sweep(points: Sequence[Point], time_update: Callable[[RunConfig], tuple[float, int]]) -> Plan:
+def plan_sweep(
+    points: Sequence[Point],
+    time_update: Callable[[RunConfig], tuple[float, int]],
+    steps_done: Callable[[Point], int] = lambda p: 0,
+) -> Plan:
     """`time_update(cfg)` -> (seconds per update, images trained on), called once per shape;
-    a run makes images // batch updates an epoch, as the loop does."""
+    a run makes images // batch updates an epoch, as the loop does, less the `steps_done`
+    an interrupted run resumes after."""
     timed: dict[tuple, tuple[float, int]] = {}
     labels: dict[tuple, str] = {}
     per_run = []
@@ -83,5 +88,5 @@ def plan_sweep(points: Sequence[Point], time_update: Callable[[RunConfig], tuple
             labels[shape] = f"{p.method} {p.row}"
         per_update, images = timed[shape]
         t = p.config.train
-        per_run.append(per_update * (images // t.batch_size) * t.epochs)
+        per_run.append(per_update * max(0, (images // t.batch_size) * t.epochs - steps_done(p)))
     return Plan(tuple(per_run), len(timed), tuple((labels[s], timed[s][0]) for s in timed))

@@ -255,6 +255,9 @@ def test_a_sweeps_plan_times_each_step_shape_once_and_paces_the_rest_by_it(monke
     assert sorted(timed) == [1, 16] and plan.shapes == 2  # seeds share a shape
     updates = 10_000 // 64 * 20
     assert plan.per_run == tuple((0.1 if p.config.train.accumulate == 1 else 0.3) * updates for p in points)
+    resumed = plan_sweep(points, time_update, steps_done=lambda p: updates - 100 if p is points[0] else 0)
+    assert resumed.per_run[0] == pytest.approx(plan.per_run[0] * 100 / updates), "an interrupted run's updates left"
+    assert resumed.per_run[1:] == plan.per_run[1:]
     now = [0.0]
     monkeypatch.setattr(eta.time, "monotonic", lambda: now[0])
     clock = eta.SweepClock(len(points), planned=plan.per_run)
@@ -286,7 +289,7 @@ def test_a_sweep_whose_shapes_cannot_be_timed_runs_without_a_plan(tmp_path, monk
 
     monkeypatch.setattr(sweep_plan, "PLAN_SHARE", 100.0)  # planned, however short the runs
 
-    def broken(points, data_dir, device):
+    def broken(points, data_dir, device, steps_done):
         raise RuntimeError("cannot time this shape")
 
     monkeypatch.setattr(bench, "plan_here", broken)

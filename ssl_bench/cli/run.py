@@ -246,7 +246,9 @@ def _launch_here(args: argparse.Namespace, name: str, points: list, todo: list, 
         from ssl_bench.bench import plan_here
 
         try:
-            plan = plan_here(todo, args.data_dir, args.device)
+            from ssl_bench.sweep import steps_done
+
+            plan = plan_here(todo, args.data_dir, args.device, lambda p: steps_done(Path(args.out), p))
         except Exception as err:  # a point that cannot run fails as its own record, not the sweep
             print(f"no plan for this sweep ({type(err).__name__}: {err}); each run still prints its estimate")
     results = launch_local(todo, task, jobs=args.jobs, log=lambda m: print(m, flush=True), plan=plan)
