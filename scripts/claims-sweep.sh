@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The runs every claim reads at the cpu preset, into results/records, seed-major: every
-# grid's rows at seed s before any at seed s + 1, so an interrupted sweep leaves balanced
-# comparisons. Then the results index of both papers. Idempotent: run it again and it
+# The runs every claim reads at the cpu preset, into results/records, seed-major within
+# each grid: every row of a grid (so of each of its claims) at seed s before any at seed
+# s + 1, so an interrupted sweep leaves balanced comparisons; grid after grid, so that it
+# decides the claims of one grid after another rather than none until the last grid's last
+# seed. Then the results index of both papers. Idempotent: run it again and it
 # launches only what is missing, failed or interrupted (an interrupted run resumes from its
 # checkpoint), so it can be spread over several invocations; SEEDS=3,4 adds seeds to the
 # same records.
@@ -16,13 +18,16 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-results/records}
 JOBS=${JOBS:-1}
 SEEDS=${SEEDS:-0,1,2}
-for seed in ${SEEDS//,/ }; do
-  ssl-bench run --method byol,simclr --ablation batch_size --seed "$seed" --jobs "$JOBS" --out "$OUT"
-  ssl-bench run --method byol --ablation tau --seed "$seed" --jobs "$JOBS" --out "$OUT"
-  ssl-bench run --method byol --ablation predictor --seed "$seed" --jobs "$JOBS" --out "$OUT"
-  ssl-bench run --method byol,simclr --ablation augmentation --seed "$seed" --jobs "$JOBS" --out "$OUT"
-  for grid in stop_gradient predictor similarity symmetry heads_bn simclr batch_size multi_step; do
-    ssl-bench run --paper simsiam --ablation "$grid" --seed "$seed" --jobs "$JOBS" --out "$OUT"
+each_seed() {  # the same grid at each seed in turn
+  for seed in ${SEEDS//,/ }; do
+    ssl-bench run "$@" --seed "$seed" --jobs "$JOBS" --out "$OUT"
   done
+}
+each_seed --method byol,simclr --ablation batch_size
+each_seed --method byol --ablation tau
+each_seed --method byol --ablation predictor
+each_seed --method byol,simclr --ablation augmentation
+for grid in stop_gradient predictor similarity symmetry heads_bn simclr batch_size multi_step; do
+  each_seed --paper simsiam --ablation "$grid"
 done
 ssl-bench report --ablation all --seeds found --runs "$OUT" --out results
