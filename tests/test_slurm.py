@@ -11,6 +11,7 @@ import signal
 import subprocess
 
 import pytest
+import torch
 from helpers import local_slurm, smoke_grid, wait_for, wait_until
 
 from ssl_bench.ablation import expand, get_ablation
@@ -106,7 +107,13 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     assert rec["status"] == "done"
     assert rec["resumes"] and rec["resumes"][0]["step"] > 0, "it restarted from scratch instead of resuming"
     assert rec["resumes"][0]["slurm_restart_count"] == "1"
-    reference = run(keep.config, RunEnv(out_dir=tmp_path / "ref", progress=False, log=lambda m: None))
+    # At the task's thread count: float sums, so the metrics compared exactly, follow it.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(rec["cost"]["threads"])
+    try:
+        reference = run(keep.config, RunEnv(out_dir=tmp_path / "ref", progress=False, log=lambda m: None))
+    finally:
+        torch.set_num_threads(threads)
     assert reference["run_id"] == rec["run_id"]
     assert rec["metrics"] == reference["metrics"]
 
