@@ -180,7 +180,9 @@ def collapsed(
     random encoder says: the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %
     (Tables 5, 19). Not collapsed: the projections are spread (SPREAD or more), or the gain
     clears NEAR points without that fall. Projections that shrank in between decide nothing:
-    only a clear gain does."""
+    only a clear gain does. Where the projector ends in BatchNorm (`spread_bounded`: SimSiam's
+    head), every channel keeps its spread unless the input is constant: only a collapsed
+    spread is read there, and otherwise the gain decides."""
     trained = stat(summary, method, row, col, f"{row}: trained")
     random = stat(summary, method, row, random_col, "random-init encoder")
     v = compare(claim, trained, random, NEAR, "below", **kw)
@@ -191,7 +193,9 @@ def collapsed(
     numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below {COLLAPSED:.2f}×, spread from {SPREAD:.2f}×)"
     outcome = v.outcome
     decided = v.outcome in (HOLDS, CANNOT_TELL)  # both sides had seeds enough to decide on
-    if ratio >= SPREAD and decided:
+    if ratio >= COLLAPSED and bool(s.iloc[0].get("spread_bounded", False)):
+        numbers += "; the projector's output BatchNorm keeps this spread up, so the gain decides"
+    elif ratio >= SPREAD and decided:
         outcome = FAILS  # spread-out projections: no collapse, whatever the probe says
     elif COLLAPSED <= ratio < SPREAD and decided:
         outcome = CANNOT_TELL  # shrunk, not collapsed; the gain did not clear NEAR either

@@ -3,7 +3,9 @@
 point at the paper preset, at the printed std (0.1 where none is printed). The paper prints
 no projection spread: its collapsed rows (no stop-gradient, no predictor) get a std near 0,
 every other row 1/√d, as its text says. Table 3d prints no number, only that "the loss
-oscillates": its loss curve goes back and forth, every other row's falls steadily."""
+oscillates": its loss curve goes back and forth, every other row's falls steadily. The
+fixed random predictor's loss "remains high" (§4.2): it ends at −1.5 of the shared loss's
+−4, every other working row at −3, every collapsed one at −4."""
 
 import pytest
 
@@ -19,6 +21,7 @@ COLLAPSED_ROWS = {"without stop-gradient", "no predictor"}
 STEADY = [-1.0, -2.0, -2.8, -3.3, -3.6, -3.8]
 OSCILLATING = [-1.0, -2.5, -1.2, -3.0, -1.5, -3.1]
 UNSTABLE_ROW = "(d) BN on every layer, the predictor's output too"
+FIXED_ROW = "predictor fixed at its random initialisation"
 SIMSIAM = [n for n in list_ablations("simsiam")]
 # Where each study ran: App. D on CIFAR-10 (the cifar10 preset carries its recipe), the rest on ImageNet.
 SETTING = {"simsiam_cifar10": ("cifar10", "cifar10", 10)}
@@ -51,7 +54,8 @@ def entries(name: str, change=None) -> list[Entry]:
                 "z_std": IDEAL * (0.01 if collapsed else 1.0 + 0.01 * point.seed),
                 "z_std_ideal": IDEAL,
                 # At the floor of the shared loss (SimSiam's −1 is its −4) when collapsed.
-                "final_loss": (-4.0 if collapsed else -3.0) + 0.001 * point.seed,
+                # The fixed random predictor's loss "remains high" (§4.2); the paper prints no value.
+                "final_loss": (-4.0 if collapsed else -1.5 if point.row == FIXED_ROW else -3.0) + 0.001 * point.seed,
             },
             "random_init": {"linear_top1": RANDOM_INIT / 100, "knn_top1": RANDOM_INIT / 100},
             "curves": [{"epoch": k + 1, "loss": v} for k, v in enumerate(curve)],
@@ -207,3 +211,15 @@ def test_a_claim_on_the_loss_or_the_spread_names_its_own_metric_and_its_bound_pl
     assert "vs 0.990;" in floor.numbers and "n=0" not in floor.numbers, floor.numbers
     assert "final loss / its minimum 1.000 ± 0.000 (n=3)" in floor.numbers, floor.numbers
     assert "vs 0.50;" in spread.numbers and "vs 2.00;" in spread.numbers, spread.numbers
+
+
+def test_with_one_seed_the_no_collapse_claims_read_their_point_estimate_their_own_way():
+    """A claim that a row does not collapse is the collapse rule read the other way: its
+    one-seed point estimate agrees exactly where the collapse claim's disagrees."""
+    only = [e for e in entries("simsiam_stop_gradient") if e.labels["seed"] == 0]
+    ablation = get_ablation("simsiam_stop_gradient")
+    rep = build_report(ablation, only, baseline=ablation.baseline("paper"))
+    got = {v.claim: v.outcome for v in rep.verdicts}
+    assert got["without a momentum encoder (stop-gradient alone), SimSiam does not collapse"].endswith("agrees)")
+    assert "disagrees" not in got["without a momentum encoder (stop-gradient alone), SimSiam does not collapse"]
+    assert got["without stop-gradient, SimSiam collapses"].endswith("(one seed; the point estimate agrees)")

@@ -93,6 +93,8 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "loss_tv": _loss_path(rec.get("curves") or []) if status == "done" else None,
                 "curves": rec.get("curves") if status == "done" else None,
                 "loss_to_floor": _to_floor(m.get("final_loss"), cfg.get("method")),
+                # A projector ending in BatchNorm holds each channel's spread near 1/√d (verdicts.collapsed).
+                "spread_bounded": bool(((cfg.get("method") or {}).get("projector") or {}).get("bn_out")),
                 "random_linear_top1": _pct(r.get("linear_top1")),
                 "random_knn_top1": _pct(r.get("knn_top1")),
                 "pixels_linear_top1": _pct(px.get("linear_top1")),
@@ -206,6 +208,7 @@ def summarize(
             item[col] = float(vals.mean()) if len(vals) else float("nan")
             item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
         item["z_std_ideal"] = float(d.z_std_ideal.mean()) if len(d) else float("nan")
+        item["spread_bounded"] = bool(d.spread_bounded.any()) if len(d) else False
         item["machines"] = "\n".join(sorted(set(d.machine.dropna()))) if "machine" in d else ""  # names hold "; "
         out.append(item)
     s = pd.DataFrame(out)
