@@ -1,8 +1,8 @@
 """Verdicts on what a run's training did rather than on its accuracy: that it did not
 collapse, that its projections stay spread as an isotropic Gaussian's would (SimSiam §4.1:
 "the std value is near 1/√d"), that its loss reached the minimum a collapsed solution
-gives (§4.1: "the minimum possible loss of −1"), that its loss oscillated (§4.4, Table
-3d). Pure functions of a summary frame, on the verdicts' rules (`ssl_bench.verdicts`)."""
+gives (§4.1: "the minimum possible loss of −1") or stayed high (§4.2), that its loss
+oscillated (§4.4, Table 3d). Pure functions of a summary frame, on the verdicts' rules (`ssl_bench.verdicts`)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ def not_collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col:
     not collapsed (its projections stay spread, or its top-1 clears the random encoder)."""
     v = collapsed(claim, summary, method, row, col, random_col, **kw)
     flipped = {HOLDS: FAILS, FAILS: HOLDS}.get(v.outcome, v.outcome)
-    if "point estimate" in flipped:  # one seed: the point estimate is read the other way too
-        flipped = flipped.replace("disagrees", "AGREES").replace("agrees", "disagrees").replace("AGREES", "agrees")
+    if "point estimate" in flipped:  # one seed: its point estimate is read the other way too
+        said = flipped.rsplit(" ", 1)[-1].rstrip(")")
+        flipped = flipped.replace(said, {"agrees": "disagrees", "disagrees": "agrees"}[said])
     return Verdict(claim, flipped, v.numbers, v.quote, v.metric, v.scope, v.family)
 
 
