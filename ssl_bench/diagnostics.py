@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 # not a gap in top-1 that a short run may be too small to open.
 READS_LOSS = "can show: the loss and its minimum are read directly, whatever training adds to top-1"
 READS_SPREAD = (
-    "can show: the spread is read directly; a projector that ends in BatchNorm (SimSiam's) keeps every "
-    "channel's spread near 1/√d unless its input is constant, so a spread there says little of the rank"
+    "can show: the spread is read directly; a projector that ends in BatchNorm without affine parameters "
+    "(SimSiam's) keeps every channel's spread near 1/√d unless its input is constant, so a spread there says "
+    "little of the rank"
 )
 READS_CURVE = "can show: the loss curve is read directly"
 NEAR_IDEAL = 2.0  # "near 1/√d": within a factor of 2 either way
@@ -35,7 +36,8 @@ def not_collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col:
     flipped = {HOLDS: FAILS, FAILS: HOLDS}.get(v.outcome, v.outcome)
     if "point estimate" in flipped:  # one seed: its point estimate is read the other way too
         said = flipped.rsplit(" ", 1)[-1].rstrip(")")
-        flipped = flipped.replace(said, {"agrees": "disagrees", "disagrees": "agrees"}[said])
+        other = {"agrees": "disagrees", "disagrees": "agrees"}.get(said, said)
+        flipped = flipped[: -len(said) - 1] + other + ")" if flipped.endswith(f"{said})") else flipped
     return Verdict(claim, flipped, v.numbers, v.quote, v.metric, v.scope, v.family)
 
 

@@ -16,8 +16,9 @@ COVERAGE = 0.95
 
 @dataclass(frozen=True)
 class Stat:
-    """A mean over seeds with its std and n (std is nan when n < 2); `of` says how many
-    seeds were asked for, so a failed seed is never mistaken for a missing one."""
+    """A mean over seeds with its std and n (std is nan when n < 2), or a bound stated up
+    front (`bound`: n 0, std 0); `of` says how many seeds were asked for, so a failed seed
+    is never mistaken for a missing one."""
 
     label: str
     mean: float
@@ -81,7 +82,7 @@ def welch_interval(a: Stat, b: Stat, family: int = 1) -> tuple[float, float, flo
 
 def difference(label: str, r: Stat, b: Stat) -> Stat:
     """r − b as one Stat, carrying both sides' variance terms for Welch–Satterthwaite."""
-    if r.n < 2 or b.n < 2 or math.isnan(r.std) or math.isnan(b.std):
+    if r.one_seed or b.one_seed or r.exact or b.exact:
         return Stat(label, r.mean - b.mean, math.nan, min(r.n, b.n), None, machines=r.machines | b.machines)
     se = math.sqrt(r.std**2 / r.n + b.std**2 / b.n)
     n = min(r.n, b.n)

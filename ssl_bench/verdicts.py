@@ -180,9 +180,9 @@ def collapsed(
     random encoder says: the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %
     (Tables 5, 19). Not collapsed: the projections are spread (SPREAD or more), or the gain
     clears NEAR points without that fall. Projections that shrank in between decide nothing:
-    only a clear gain does. Where the projector ends in BatchNorm (`spread_bounded`: SimSiam's
-    head), every channel keeps its spread unless the input is constant: only a collapsed
-    spread is read there, and otherwise the gain decides."""
+    only a clear gain does. Where the projector ends in BatchNorm without affine parameters
+    (`spread_bounded`: SimSiam's head), every channel keeps its spread unless the input is
+    constant: only a collapsed spread is read there, and otherwise the gain decides."""
     trained = stat(summary, method, row, col, f"{row}: trained")
     random = stat(summary, method, row, random_col, "random-init encoder")
     v = compare(claim, trained, random, NEAR, "below", **kw)
@@ -241,7 +241,7 @@ def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: floa
     above = sum(p.outcome == FAILS for p in parts)
 
     def upper(r: Stat) -> float:
-        if base is None or r.n < 2 or base.n < 2 or math.isnan(r.std) or math.isnan(base.std):
+        if base is None or r.one_seed or base.one_seed:
             return r.mean - (base.mean if base is not None else 0.0)
         return welch_interval(r, base, m)[1]
 
@@ -264,7 +264,9 @@ RULES = (
     "Collapse is judged against the run's own random-init encoder: collapsed when the trained encoder's top-1 is "
     "no more than 1 point above it (interval included) and its projections' std is under 0.1 × 1/√d; not "
     "collapsed when the gain clears 1 point or the projections stay spread (0.5 × 1/√d or more); projections that"
-    " shrank in between, with no clear gain, cannot tell. Collapsed projections also read collapse where top-1 "
+    " shrank in between, with no clear gain, cannot tell. Where the projector ends in BatchNorm without affine "
+    "parameters (SimSiam's), which keeps every channel's spread up unless its input is constant, only a "
+    "collapsed spread is read, and otherwise the gain decides. Collapsed projections also read collapse where top-1 "
     "stays more than 5 points below the method's intact configuration, whatever a small gain over the random "
     "encoder says (the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %). A small model trained briefly "
     "stays close to its initialisation, so at such a scale a verdict on collapse reads the projections and the "

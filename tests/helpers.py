@@ -115,13 +115,14 @@ def queue_state() -> str:
     return subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout.strip()
 
 
-def wait_for(done, what, progress):
+def wait_for(done, what, progress, poll_s: float = 0.5, queue: bool = True):
     """Wait on progress (the queue's states, the records, a heartbeat's step), never on a
-    fixed deadline: a slower CPU only makes this take longer."""
+    fixed deadline: a slower CPU only makes this take longer. On failure, cancel every job.
+    `queue=False` leaves squeue out of the progress, for a wait polled every few ms."""
     import subprocess
 
     try:
-        wait_until(done, lambda: (queue_state(), progress()), what)
+        wait_until(done, (lambda: (queue_state(), progress())) if queue else progress, what, poll_s=poll_s)
     except AssertionError as err:
         subprocess.run(["scancel", "--user=root"], capture_output=True)
         raise AssertionError(f"{err}; squeue:\n{queue_state()}") from None

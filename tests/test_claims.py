@@ -225,3 +225,21 @@ def test_which_claims_the_papers_own_seeds_decide_at_each_unprinted_spread(sprea
             if outcome != HOLDS:
                 undecided.add("negatives" if claim.startswith("adding negatives") else claim)
     assert undecided == UNDECIDED_AT[spread]
+
+
+def test_a_spread_held_up_by_the_projectors_batch_norm_leaves_collapse_to_the_gain():
+    """A SimSiam-like head ends in BatchNorm without affine parameters, which keeps each
+    channel's spread near 1/√d: there a spread of 0.96× does not overrule a gain of 0.2
+    point over the random encoder; for any other head it reads "not collapsed"."""
+    import pandas as pd
+
+    from ssl_bench.verdicts import METRIC, RANDOM, collapsed
+
+    def summary(bounded: bool) -> pd.DataFrame:
+        cell = {"method": "simsiam", "row": "r", "n": 3, "machines": "one machine", "spread_bounded": bounded}
+        cell |= {METRIC: 82.3, f"{METRIC}_std": 0.2, RANDOM: 82.1, f"{RANDOM}_std": 0.2}
+        return pd.DataFrame([{**cell, "z_std": 0.03, "z_std_ideal": 0.03125}])
+
+    held = collapsed("collapses", summary(True), "simsiam", "r", METRIC, RANDOM)
+    assert held.outcome == HOLDS and "output BatchNorm keeps this spread up" in held.numbers, held
+    assert collapsed("collapses", summary(False), "simsiam", "r", METRIC, RANDOM).outcome == FAILS

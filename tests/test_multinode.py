@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import QUIET, local_slurm, smoke_grid, wait_for, wait_until
+from helpers import QUIET, local_slurm, smoke_grid, wait_for
 
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.cli import main
@@ -231,12 +231,13 @@ def test_a_preempted_run_resumes_on_all_ranks_to_the_uninterrupted_result(cluste
     run_dir = tmp_path / "preempted" / "batch_size" / p.run_id
     wait_for(lambda: _heartbeat_step(run_dir)[1], "the run to start", lambda: _heartbeat_step(run_dir))
     job = _heartbeat_step(run_dir)[1]
-    tasks = lambda: [_task_pid(job, rank) for rank in (0, 1)]  # noqa: E731
-    wait_for(lambda: None not in tasks(), f"both tasks of job {job}", tasks)
-    tasks = tasks()
+    pids = lambda: [_task_pid(job, rank) for rank in (0, 1)]  # noqa: E731
+    wait_for(lambda: None not in pids(), f"both tasks of job {job}", pids)
+    tasks = pids()
     # SLURM's signal sent straight to both tasks, within milliseconds of the first checkpoint
     # (polled every 10 ms), so that no CPU is fast enough to end the run before it lands.
-    wait_until(lambda: _heartbeat_step(run_dir)[0] >= 6, lambda: _heartbeat_step(run_dir), "step 6", poll_s=0.01)
+    beat = lambda: _heartbeat_step(run_dir)  # noqa: E731
+    wait_for(lambda: beat()[0] >= 6, "step 6", beat, poll_s=0.01, queue=False)
     for pid in tasks:
         os.kill(pid, signal.SIGUSR2)
     done = lambda: all((tmp_path / n / "batch_size" / p.run_id / RECORD_NAME).exists() for n in ("whole", "preempted"))  # noqa: E731
@@ -267,7 +268,9 @@ def _task_pid(job: str, procid: int) -> int | None:
             cmd = (proc / "cmdline").read_text()
         except (OSError, ValueError):
             continue
-        if "submitit.core._submit" in cmd and all(env.get(k) == v for k, v in want.items()):
+        # The task's python process, not the srun that launched it (whose command line names it too).
+        program = Path(cmd.split("\0", 1)[0]).name
+        if program != "srun" and "submitit.core._submit" in cmd and all(env.get(k) == v for k, v in want.items()):
             return int(proc.name)
     return None
 

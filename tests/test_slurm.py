@@ -12,11 +12,11 @@ import subprocess
 
 import pytest
 import torch
-from helpers import local_slurm, smoke_grid, wait_for, wait_until
+from helpers import local_slurm, smoke_grid, wait_for
 
 from ssl_bench.ablation import expand, get_ablation
 from ssl_bench.cli import main
-from ssl_bench.records import RECORD_NAME, read_record
+from ssl_bench.records import CHECKPOINT_NAME, RECORD_NAME, read_record
 from ssl_bench.sweep import grid_status, summarize
 from ssl_bench.train import RunEnv, run
 
@@ -93,7 +93,8 @@ def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     # Polled every 10 ms, reading one small file: the kill lands within milliseconds of the
     # first epoch's checkpoint, 66 updates (and as many checkpoints) before the run's end.
     wait_for(lambda: read_record(run_dir / "heartbeat.json"), "the task to start", progress=step)
-    wait_until(lambda: step()[0] >= 6, step, "the task's first checkpoint", poll_s=0.01)
+    saved = lambda: step()[0] >= 6 and (run_dir / CHECKPOINT_NAME).exists()  # noqa: E731
+    wait_for(saved, "the task's first checkpoint", step, poll_s=0.01, queue=False)
     beat = read_record(run_dir / "heartbeat.json")
     assert not beat["ended"] and beat["step"] < beat["total"], beat
     os.kill(int(beat["pid"]), signal.SIGKILL)  # the heartbeat's writer is the training process

@@ -88,8 +88,13 @@ class Report:
         return pooled_sd(self.summary[f"{METRIC}_std"], self.summary.n)
 
     def seeds_needed(self, v: Verdict) -> int | None:
+        """Seeds per row for the power target, at this grid's seed noise of its metric; None
+        for a verdict that reads another quantity (the loss, the spread), whose noise is not
+        that one."""
         sd = self.seed_sd
-        return None if sd is None else seeds_needed(sd, family=v.family)
+        if sd is None or (v.metric and v.metric != self.metric_name):
+            return None
+        return seeds_needed(sd, family=v.family)
 
     def power_note(self, v: Verdict) -> str:
         n = self.seeds_needed(v)

@@ -7,7 +7,6 @@ are stored as numbers and formatted only when rendered (`report.tables`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,8 +92,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "loss_tv": _loss_path(rec.get("curves") or []) if status == "done" else None,
                 "curves": rec.get("curves") if status == "done" else None,
                 "loss_to_floor": _to_floor(m.get("final_loss"), cfg.get("method")),
-                # A projector ending in BatchNorm holds each channel's spread near 1/√d (verdicts.collapsed).
-                "spread_bounded": bool(((cfg.get("method") or {}).get("projector") or {}).get("bn_out")),
+                "spread_bounded": _spread_bounded(cfg),
                 "random_linear_top1": _pct(r.get("linear_top1")),
                 "random_knn_top1": _pct(r.get("knn_top1")),
                 "pixels_linear_top1": _pct(px.get("linear_top1")),
@@ -117,6 +115,14 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _spread_bounded(cfg: dict) -> bool:
+    """Whether the projector ends in BatchNorm without affine parameters, which holds each
+    channel's spread near 1/√d whatever the rank (`verdicts.collapsed`); with them, γ can
+    shrink to 0 and the spread with it."""
+    head = (cfg.get("method") or {}).get("projector") or {}
+    return bool(head.get("bn_out")) and not head.get("bn_out_affine")
 
 
 def _machine(rec: dict) -> str:
@@ -229,7 +235,7 @@ def _drop(summary: pd.DataFrame, method: str, row: str, baseline: str | None) ->
         return nan, nan
     if row == baseline:
         return 0.0, nan
-    if a.n < 2 or b.n < 2 or math.isnan(a.std) or math.isnan(b.std):
+    if a.one_seed or b.one_seed:
         return a.mean - b.mean, nan
     low, high, _ = welch_interval(a, b)
     return a.mean - b.mean, (high - low) / 2
