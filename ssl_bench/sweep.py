@@ -60,8 +60,10 @@ def dir_state(d: Path, now: float | None = None) -> tuple[str, str]:
 
 
 def steps_done(out_root: Path, point: Point) -> int:
-    """The updates an interrupted run will resume after: its heartbeat's step where it left
-    a checkpoint (the step of its last beat, at or just past the checkpoint), else 0."""
+    """About the updates an interrupted run will resume after, for a sweep's plan: its
+    heartbeat's step where it left a checkpoint, else 0. The last beat can be up to a
+    checkpoint interval (an epoch at most) past the checkpoint it resumes from, so the
+    plan may count a little less than the run retrains."""
     d = run_dir(out_root, point)
     if not (d / CHECKPOINT_NAME).exists():
         return 0
