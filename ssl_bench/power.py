@@ -45,3 +45,16 @@ def pooled_sd(stds, ns) -> float | None:
     pairs = [(s, n) for s, n in zip(stds, ns, strict=True) if n >= 2 and s == s]  # s == s: not nan
     dof = sum(n - 1 for _, n in pairs)
     return math.sqrt(sum((n - 1) * s * s for s, n in pairs) / dof) if dof else None
+
+
+def power_sentence(sd: float | None, metric_name: str) -> str:
+    """The power calculation behind a report's 'seeds per row', at the seed sd `sd`
+    measured on its runs (None: not yet measurable)."""
+    if sd is None:
+        return "Seeds needed: not yet known (no row has two finished seeds to measure the seed noise)."
+    return (
+        f"Seeds per row for {POWER * 100:.0f} % power: the fewest seeds per side at which a true difference "
+        f'{EFFECT:g} point beyond a claim\'s margin reads "holds" with probability {POWER * 100:.0f} %, on the '
+        f"verdicts' one-sided Welch test (noncentral t, Bonferroni over the claim's comparisons), at the seed sd "
+        f"measured on these runs ({sd:.2f} points of {metric_name}, pooled over the grid's rows)."
+    )

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ssl_bench.ablation import Ablation
 from ssl_bench.dataset_info import channels_of
-from ssl_bench.power import EFFECT, POWER, pooled_sd, seeds_needed
+from ssl_bench.power import POWER, pooled_sd, power_sentence, seeds_needed
 from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
 from ssl_bench.report.plots import plot_bars, plot_drop_curve, plot_training_curves
 from ssl_bench.report.tables import cost_line, scale_line, table, to_latex, to_markdown
@@ -105,15 +105,7 @@ class Report:
 
     def seeds_line(self) -> str:
         """The power calculation behind each claim's 'seeds per row', from these runs' noise."""
-        sd = self.seed_sd
-        if sd is None:
-            return "Seeds needed: not yet known (no row has two finished seeds to measure the seed noise)."
-        return (
-            f"Seeds per row for {POWER * 100:.0f} % power: the fewest seeds per side at which a true difference "
-            f'{EFFECT:g} point beyond a claim\'s margin reads "holds" with probability {POWER * 100:.0f} %, on the '
-            f"verdicts' one-sided Welch test (noncentral t, Bonferroni over the claim's comparisons), at the seed sd "
-            f"measured on these runs ({sd:.2f} points of {self.metric_name}, pooled over the grid's rows)."
-        )
+        return power_sentence(self.seed_sd, self.metric_name)
 
     @property
     def metric_name(self) -> str:
