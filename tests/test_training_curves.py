@@ -52,3 +52,15 @@ def test_the_plot_draws_one_line_per_row_and_seed_with_the_ideal_spread():
     assert any(list(line.get_ydata()) == [0.125, 0.125] for line in spread.lines)  # the 1/√d line
     assert [t.get_text() for t in loss.get_legend().get_texts()] == ["with stop-gradient", "without stop-gradient"]
     assert list(knn.lines[0].get_ydata()) == [51.0, 52.0, 53.0]
+    # No loss floor known: no line for it. The spread's axis starts at collapse, 0.
+    assert len(loss.lines) == 4 and spread.get_ylim()[0] == 0
+
+
+def test_the_loss_panel_marks_the_minimum_a_collapsed_run_reaches():
+    curves = [{"epoch": e, "loss": -3.0 - 0.1 * e, "z_std": 0.02, "knn_top1": 0.5} for e in (1, 2, 3)]
+    records = pd.DataFrame(
+        [{"row": "without stop-gradient", "seed": 0, "status": "done", "curves": curves, "loss_floor": -4.0}]
+    )
+    loss, spread, _ = plot_training_curves(records, ["without stop-gradient"], 0.03, "smoke", "Fig. 2").axes
+    assert [list(line.get_ydata()) for line in loss.lines][1:] == [[-4.0, -4.0]]
+    assert spread.get_ylim()[0] == 0 and spread.get_ylim()[1] >= 0.03

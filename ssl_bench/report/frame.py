@@ -92,6 +92,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "loss_tv": _loss_path(rec.get("curves") or []) if status == "done" else None,
                 "curves": rec.get("curves") if status == "done" else None,
                 "loss_to_floor": _to_floor(m.get("final_loss"), cfg.get("method")),
+                "loss_floor": loss_floor(cfg.get("method")),
                 "spread_bounded": _spread_bounded(cfg),
                 "random_linear_top1": _pct(r.get("linear_top1")),
                 "random_knn_top1": _pct(r.get("knn_top1")),

@@ -168,9 +168,18 @@ def plot_training_curves(records: pd.DataFrame, rows: Sequence[str], ideal: floa
     for ax, (key, label) in zip(axes, panels, strict=True):
         ax.set_xlabel("epoch")
         ax.set_title(label, fontsize=9)
-        if key == "z_std" and ideal is not None:
-            ax.axhline(ideal, color="0.3", ls=":", lw=1)
-            ax.text(1, ideal, " 1/√d", fontsize=7, color="0.3", va="bottom")
+        floors = set(done.loss_floor.dropna()) if "loss_floor" in done else set()
+        if key == "loss" and len(floors) == 1:  # the minimum a collapsed solution reaches (§4.1's −1)
+            (floor,) = floors
+            ax.axhline(floor, color="0.3", ls=":", lw=1)
+            ax.text(ax.get_xlim()[0], floor, " minimum", fontsize=7, color="0.3", va="bottom")
+        if key == "z_std":
+            # From 0, as Fig. 2 draws it: 0 is collapse, so the axis shows how far from it.
+            top = max(ax.get_ylim()[1], 1.15 * ideal) if ideal is not None else ax.get_ylim()[1]
+            ax.set_ylim(0, top)
+            if ideal is not None:
+                ax.axhline(ideal, color="0.3", ls=":", lw=1)
+                ax.text(1, ideal, " 1/√d", fontsize=7, color="0.3", va="bottom")
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{title}\n(ours: {scale}; one line per seed)", fontsize=10)
     fig.tight_layout()
