@@ -18,16 +18,24 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-results/records}
 JOBS=${JOBS:-1}
 SEEDS=${SEEDS:-0,1,2}
-each_seed() {  # the same grid at each seed in turn
-  for seed in ${SEEDS//,/ }; do
-    ssl-bench run "$@" --seed "$seed" --jobs "$JOBS" --out "$OUT"
-  done
-}
-each_seed --method byol,simclr --ablation batch_size
-each_seed --method byol --ablation tau
-each_seed --method byol --ablation predictor
-each_seed --method byol,simclr --ablation augmentation
+# Each grid as `ssl-bench run` takes it: the BYOL paper's, then the SimSiam paper's.
+GRIDS=(
+  "--method byol,simclr --ablation batch_size"
+  "--method byol --ablation tau"
+  "--method byol --ablation predictor"
+  "--method byol,simclr --ablation augmentation"
+)
 for grid in stop_gradient predictor similarity symmetry heads_bn simclr batch_size multi_step; do
-  each_seed --paper simsiam --ablation "$grid"
+  GRIDS+=("--paper simsiam --ablation $grid")
+done
+# Both sides of every comparison from one machine: the sweep refuses to add runs on a CPU
+# (model, cores, vector extensions) or torch version other than the one its grids'
+# finished runs ran on, unless MIXED_MACHINES=1 (the report then flags each such verdict).
+[ "${MIXED_MACHINES:-0}" = 1 ] || python -m ssl_bench.one_machine "$OUT" "${GRIDS[@]}" || exit 2
+for grid in "${GRIDS[@]}"; do
+  for seed in ${SEEDS//,/ }; do  # the same grid at each seed in turn
+    # shellcheck disable=SC2086  # a grid's flags split into words on purpose
+    ssl-bench run $grid --seed "$seed" --jobs "$JOBS" --out "$OUT"
+  done
 done
 ssl-bench report --ablation all --seeds found --runs "$OUT" --out results
