@@ -191,6 +191,9 @@ def collapsed(
         return v
     ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
     numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below {COLLAPSED:.2f}×, spread from {SPREAD:.2f}×)"
+    rank = s.iloc[0].get("effective_rank")
+    if not _isna(rank):  # how many directions the projections use: a collapse of rank shows here first
+        numbers += f"; effective rank {rank:.1f} of {round(float(s.iloc[0]['z_std_ideal']) ** -2)}"
     outcome = v.outcome
     decided = v.outcome in (HOLDS, CANNOT_TELL)  # both sides had seeds enough to decide on
     if ratio >= COLLAPSED and bool(s.iloc[0].get("spread_bounded", False)):

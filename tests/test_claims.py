@@ -243,3 +243,20 @@ def test_a_spread_held_up_by_the_projectors_batch_norm_leaves_collapse_to_the_ga
     held = collapsed("collapses", summary(True), "simsiam", "r", METRIC, RANDOM)
     assert held.outcome == HOLDS and "output BatchNorm keeps this spread up" in held.numbers, held
     assert collapsed("collapses", summary(False), "simsiam", "r", METRIC, RANDOM).outcome == FAILS
+
+
+def test_a_collapse_verdict_names_the_projections_effective_rank_without_deciding_on_it():
+    """The effective rank says how many of the d directions the projections use; it is
+    printed beside the spread (a head can lose rank while BatchNorm keeps its spread up)
+    and decides nothing: the same cells with and without it read the same."""
+    import pandas as pd
+
+    from ssl_bench.verdicts import METRIC, RANDOM, collapsed
+
+    cell = {"method": "simsiam", "row": "r", "n": 3, "machines": "one machine", "spread_bounded": True}
+    cell |= {METRIC: 84.5, f"{METRIC}_std": 0.2, RANDOM: 82.1, f"{RANDOM}_std": 0.2, "z_std": 0.021}
+    cell |= {"z_std_ideal": 1024**-0.5}
+    ranked = collapsed("collapses", pd.DataFrame([{**cell, "effective_rank": 4.97}]), "simsiam", "r", METRIC, RANDOM)
+    plain = collapsed("collapses", pd.DataFrame([cell]), "simsiam", "r", METRIC, RANDOM)
+    assert "effective rank 5.0 of 1024" in ranked.numbers and "effective rank" not in plain.numbers
+    assert ranked.outcome == plain.outcome == FAILS

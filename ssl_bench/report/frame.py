@@ -89,6 +89,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "z_ratio": m["z_std"] / m["z_std_ideal"]
                 if m.get("z_std") is not None and m.get("z_std_ideal")
                 else None,
+                "effective_rank": m.get("effective_rank"),
                 "loss_tv": _loss_path(rec.get("curves") or []) if status == "done" else None,
                 "curves": rec.get("curves") if status == "done" else None,
                 "loss_to_floor": _to_floor(m.get("final_loss"), cfg.get("method")),
@@ -205,6 +206,7 @@ def summarize(
             "knn_top1",
             "z_std",
             "z_ratio",
+            "effective_rank",
             "loss_tv",
             "loss_to_floor",
             "random_linear_top1",
