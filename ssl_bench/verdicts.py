@@ -191,8 +191,11 @@ def collapsed(
         return v
     ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
     numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below {COLLAPSED:.2f}×, spread from {SPREAD:.2f}×)"
-    rank = s.iloc[0].get("effective_rank")
-    if not _isna(rank):  # how many directions the projections use: a collapse of rank shows here first
+    rank, bounded = s.iloc[0].get("effective_rank"), bool(s.iloc[0].get("spread_bounded", False))
+    # Where BatchNorm holds the spread up, the rank shows what the spread cannot: how many
+    # directions the projections use. Elsewhere it is scale-free and would read the shape of
+    # whatever noise is left around a collapsed point, so it is not printed.
+    if bounded and not _isna(rank):
         numbers += f"; effective rank {rank:.1f} of {round(float(s.iloc[0]['z_std_ideal']) ** -2)}"
     outcome = v.outcome
     decided = v.outcome in (HOLDS, CANNOT_TELL)  # both sides had seeds enough to decide on

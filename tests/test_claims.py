@@ -247,8 +247,8 @@ def test_a_spread_held_up_by_the_projectors_batch_norm_leaves_collapse_to_the_ga
 
 def test_a_collapse_verdict_names_the_projections_effective_rank_without_deciding_on_it():
     """The effective rank says how many of the d directions the projections use; it is
-    printed beside the spread (a head can lose rank while BatchNorm keeps its spread up)
-    and decides nothing: the same cells with and without it read the same."""
+    printed beside the spread where BatchNorm holds the spread up (a head can lose rank
+    while its spread stays) and decides nothing: the same cells read the same without it."""
     import pandas as pd
 
     from ssl_bench.verdicts import METRIC, RANDOM, collapsed
@@ -260,3 +260,6 @@ def test_a_collapse_verdict_names_the_projections_effective_rank_without_decidin
     plain = collapsed("collapses", pd.DataFrame([cell]), "simsiam", "r", METRIC, RANDOM)
     assert "effective rank 5.0 of 1024" in ranked.numbers and "effective rank" not in plain.numbers
     assert ranked.outcome == plain.outcome == FAILS
+    # Without the BatchNorm, a shrunk spread says it all; the rank of what is left is noise.
+    free = pd.DataFrame([{**cell, "spread_bounded": False, "z_std": 0.0003, "effective_rank": 205.2}])
+    assert "effective rank" not in collapsed("collapses", free, "simsiam", "r", METRIC, RANDOM).numbers
