@@ -19,13 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ssl_bench.ablation import expand, resolve_ablation
-from ssl_bench.records import RECORD_NAME
-
-
-def machine_of(record: dict) -> str:
-    """A record's CPU or GPU (model, cores, vector extensions) and torch version."""
-    cost, versions = record.get("cost") or {}, (record.get("provenance") or {}).get("versions") or {}
-    return f"{cost.get('device_name') or 'unknown device'}, torch {versions.get('torch') or 'unknown'}"
+from ssl_bench.records import RECORD_NAME, machine_of
 
 
 def this_machine() -> str:

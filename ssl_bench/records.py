@@ -162,3 +162,11 @@ def provenance() -> dict:
         "python": platform.python_version(),
         "slurm": slurm or None,
     }
+
+
+def machine_of(record: dict) -> str:
+    """What a run's arithmetic depends on: the device (CPU model, cores and vector
+    extensions, or GPU) and the torch version. Runs on different ones differ beyond seed
+    noise's rounding, so a comparison reads runs of one machine."""
+    cost, versions = record.get("cost") or {}, (record.get("provenance") or {}).get("versions") or {}
+    return f"{cost.get('device_name') or 'unknown device'}, torch {versions.get('torch') or 'unknown'}"

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ssl_bench.ablation import Ablation
 from ssl_bench.diagnostics import loss_floor
+from ssl_bench.records import machine_of
 from ssl_bench.verdicts import METRIC, PIXELS, RANDOM, stat, welch_interval
 
 PCT = 100.0
@@ -105,7 +106,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "images_per_s": cost.get("images_per_s"),
                 "device": cost.get("device"),
                 "device_name": cost.get("device_name"),
-                "machine": _machine(rec) if status == "done" else None,
+                "machine": machine_of(rec) if status == "done" else None,
                 "dataset": cfg.get("data", {}).get("dataset"),
                 "backbone": cfg.get("backbone"),
                 "epochs": cfg.get("train", {}).get("epochs"),
@@ -125,14 +126,6 @@ def _spread_bounded(cfg: dict) -> bool:
     shrink to 0 and the spread with it."""
     head = (cfg.get("method") or {}).get("projector") or {}
     return bool(head.get("bn_out")) and not head.get("bn_out_affine")
-
-
-def _machine(rec: dict) -> str:
-    """What a run's arithmetic depends on: the device (CPU model and vector extensions, or
-    GPU) and the torch version. Runs on different ones differ beyond seed noise's rounding."""
-    device = (rec.get("cost") or {}).get("device_name") or "unknown device"
-    torch_version = ((rec.get("provenance") or {}).get("versions") or {}).get("torch") or "unknown torch"
-    return f"{device}, torch {torch_version}"
 
 
 def _loss_path(curves: list[dict]) -> float | None:
