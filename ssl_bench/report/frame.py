@@ -81,6 +81,7 @@ def collect(entries: Sequence[Entry]) -> pd.DataFrame:
                 "method": e.labels["method"],
                 "seed": e.labels["seed"],
                 "status": status,
+                "run_id": rec.get("run_id"),
                 "error": rec.get("error") if status in ("failed", "corrupt") else None,
                 "linear_top1": _pct(m.get("linear_top1")),
                 "linear_top5": _pct(m.get("linear_top5")),
