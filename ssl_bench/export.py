@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ssl_bench.backbones import CIFAR_STEM_MAX_SIZE, build_backbone
-from ssl_bench.records import atomic_write, write_json_atomic
+from ssl_bench.records import ENCODER_NAME, RECORD_NAME, atomic_write, write_json_atomic
 from ssl_bench.spec import SpecError
 
 ENCODER_INFO = "encoder_info.json"  # written beside encoder.pt when a run finishes
@@ -52,14 +52,14 @@ def export_run(run_dir: str | Path, to: str | Path | None = None) -> Path:
     from safetensors.torch import save
 
     run_dir = Path(run_dir)
-    rec_path = run_dir / "record.json"
+    rec_path = run_dir / RECORD_NAME
     try:
         status = json.loads(rec_path.read_text()).get("status")
     except (OSError, ValueError) as err:
         raise SpecError(f"export {run_dir}: no readable record.json there ({type(err).__name__})") from err
     if status != "done":
         raise SpecError(f"export {run_dir}: the run is {status!r}; only a done run's encoder can be exported")
-    info_path, weights_path = run_dir / ENCODER_INFO, run_dir / "encoder.pt"
+    info_path, weights_path = run_dir / ENCODER_INFO, run_dir / ENCODER_NAME
     if not info_path.is_file() or not weights_path.is_file():
         raise SpecError(
             f"export {run_dir}: no {ENCODER_INFO} and encoder.pt there (runs finished before export was added "

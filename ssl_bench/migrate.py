@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ssl_bench.config import CONFIG_SCHEMA, config_from_dict, run_id, to_dict
-from ssl_bench.records import RECORD_NAME, read_record, write_json_atomic
-
-CONFIG_NAME = "config.json"
+from ssl_bench.records import CONFIG_NAME, RECORD_NAME, read_record, write_json_atomic
 
 
 def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:

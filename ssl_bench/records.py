@@ -21,6 +21,8 @@ from typing import Any
 
 RECORD_NAME = "record.json"
 CHECKPOINT_NAME = "checkpoint.pt"  # the training state beside it (ssl_bench.checkpoint)
+CONFIG_NAME = "config.json"  # the run's full config, written when it starts
+ENCODER_NAME = "encoder.pt"  # the trained backbone's weights, written when it finishes
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 SCHEMA_VERSION = 3  # records of schemas 1 and 2 are upgraded by ssl_bench.migrate

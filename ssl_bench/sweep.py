@@ -15,7 +15,15 @@ from pathlib import Path
 
 from ssl_bench.ablation import Point
 from ssl_bench.liveness import HEARTBEAT_NAME, describe, is_alive
-from ssl_bench.records import CHECKPOINT_NAME, RECORD_NAME, CorruptRecord, load_record, read_record, set_aside
+from ssl_bench.records import (
+    CHECKPOINT_NAME,
+    CONFIG_NAME,
+    RECORD_NAME,
+    CorruptRecord,
+    load_record,
+    read_record,
+    set_aside,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ SINGLE_RUNS = "(single runs)"
 
 
 def _is_run_dir(d: Path) -> bool:
-    return any((d / name).exists() for name in (RECORD_NAME, HEARTBEAT_NAME, CHECKPOINT_NAME, "config.json"))
+    return any((d / name).exists() for name in (RECORD_NAME, HEARTBEAT_NAME, CHECKPOINT_NAME, CONFIG_NAME))
 
 
 def out_status(out_root: Path, now: float | None = None) -> dict[str, list[tuple[str, str, str]]]:
@@ -140,9 +148,9 @@ def adopt_finished_twins(out_root: Path, points: Sequence[Point]) -> list[Point]
             rec = {**rec, "labels": p.labels, "adopted_from": str(twin.parent.relative_to(out_root))}
             if corrupt:
                 set_aside(target)
-            config = twin.parent / "config.json"
+            config = twin.parent / CONFIG_NAME
             if config.exists():
-                write_json_atomic(target.parent / "config.json", json.loads(config.read_text()))
+                write_json_atomic(target.parent / CONFIG_NAME, json.loads(config.read_text()))
             write_json_atomic(target, rec)
             adopted.append(p)
             break

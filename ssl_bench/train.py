@@ -32,6 +32,8 @@ from ssl_bench.liveness import Heartbeat, RunClaim, check_not_running
 from ssl_bench.loop import Loop, NonFiniteLoss, Preempted
 from ssl_bench.ranks import check_spawnable, run_spawned
 from ssl_bench.records import (
+    CONFIG_NAME,
+    ENCODER_NAME,
     RECORD_NAME,
     SCHEMA_VERSION,
     CorruptRecord,
@@ -180,7 +182,7 @@ def _run_claimed(cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.dev
     ckpt = load_checkpoint(run_dir / CHECKPOINT_NAME, device)  # refused before anything is written
     # Inputs are valid: from here on the run leaves a trace (config now, record at the end).
     if dist.main:
-        write_json_atomic(run_dir / "config.json", to_dict(cfg))
+        write_json_atomic(run_dir / CONFIG_NAME, to_dict(cfg))
     record = {
         "schema": SCHEMA_VERSION,
         "run_id": run_id(cfg),
@@ -257,7 +259,7 @@ def _train(
     record["cost"]["ranks_agree"] = len(set(fingerprints)) == 1
     if not record["cost"]["ranks_agree"]:
         env.log(f"run {rid}: WARNING: the ranks ended with different weights")
-    atomic_write(run_dir / "encoder.pt", lambda f: torch.save(loop.step_fn.model.backbone.state_dict(), f), mode="wb")
+    atomic_write(run_dir / ENCODER_NAME, lambda f: torch.save(loop.step_fn.model.backbone.state_dict(), f), mode="wb")
     fn = loop.step_fn  # what `ssl-bench export` needs to rebuild and feed the encoder
     info = encoder_info(cfg, loop.images.shape[1], fn.size, fn.mean, fn.std, rid, run_dir / RECORD_NAME)
     write_encoder_info(run_dir, info)

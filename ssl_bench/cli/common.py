@@ -111,9 +111,10 @@ def configs_from(args: argparse.Namespace) -> list:
     from ssl_bench.config import build_config, config_from_dict, parse_set_args
     from ssl_bench.data import list_datasets
     from ssl_bench.migrate import upgrade_config
+    from ssl_bench.records import CONFIG_NAME
 
     if args.resume:
-        path = Path(args.resume) / "config.json"
+        path = Path(args.resume) / CONFIG_NAME
         if not path.is_file():
             raise BadInput(f"--resume {args.resume}: no config.json there (expected a run directory under --out)")
         return [config_from_dict(upgrade_config(json.loads(path.read_text())))]

@@ -130,8 +130,10 @@ def _seeds_found(grid_dir: Path) -> str | None:
     """The seeds of the records under a grid's directory, as --seeds takes them (None: none)."""
     import json
 
+    from ssl_bench.records import RECORD_NAME
+
     seeds = set()
-    for path in grid_dir.glob("*/record.json"):
+    for path in grid_dir.glob(f"*/{RECORD_NAME}"):
         try:
             seeds.add(int(json.loads(path.read_text())["config"]["seed"]))
         except (OSError, ValueError, KeyError, TypeError):
