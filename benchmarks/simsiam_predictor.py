@@ -14,7 +14,6 @@ from ssl_bench.verdicts import (
     RANDOM,
     Scale,
     Verdict,
-    all_of,
     collapse_scope,
     collapsed,
     compare,
@@ -37,9 +36,10 @@ ROWS = (
 )
 
 QUOTE_NONE = '§4.2: "The model does not work if removing h (Table 1a)" ... "Collapsing is observed (Table 1a)."'
-QUOTE_FIXED = (
-    '§4.2: "If h is fixed as random initialization, our model does not work either (Table 1b). However, this '
-    'failure is not about collapsing. The training does not converge, and the loss remains high."'
+QUOTE_FIXED = '§4.2: "If h is fixed as random initialization, our model does not work either (Table 1b)."'
+QUOTE_FIXED_LOSS = (
+    '§4.2, of the fixed random predictor: "However, this failure is not about collapsing. The training does not '
+    'converge, and the loss remains high."'
 )
 QUOTE_CONSTANT = (
     '§4.2: "h with a constant lr (without decay) can work well and produce even better results than the baseline '
@@ -49,7 +49,6 @@ QUOTE_CONSTANT = (
 
 def claims(summary, scale: Scale) -> list[Verdict]:
     collapse = collapse_scope(scale)
-    fixed = stat(summary, "simsiam", FIXED, METRIC, "fixed predictor")
     return [
         collapsed(
             "without the predictor, SimSiam collapses",
@@ -62,23 +61,26 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             quote=QUOTE_NONE,
             scope=collapse,
         ),
-        all_of(
-            f"a predictor fixed at its random initialisation fails (more than {FAR:g} points below the baseline) "
-            "without collapsing (its loss stays high)",
-            [
-                compare(
-                    "far below",
-                    stat(summary, "simsiam", BASELINE, METRIC, "baseline"),
-                    fixed,
-                    FAR,
-                    "above",
-                    family=2,
-                ),
-                # The paper's own evidence that this is no collapse: the loss stays high.
-                loss_stays_high("the loss stays high", summary, "simsiam", FIXED, BASELINE, family=2),
-            ],
+        # The paper says two things of this row, and a scale may show one and not the other:
+        # that it fails (a gap of FAR points) and that the failure is no collapse (the loss).
+        compare(
+            f"a predictor fixed at its random initialisation does not work (more than {FAR:g} points below the "
+            "baseline)",
+            stat(summary, "simsiam", BASELINE, METRIC, "baseline"),
+            stat(summary, "simsiam", FIXED, METRIC, "fixed predictor"),
+            FAR,
+            "above",
             quote=QUOTE_FIXED,
             scope=needs_gap(scale, FAR),
+        ),
+        # The paper's own evidence that this is no collapse: the loss stays high.
+        loss_stays_high(
+            "with a predictor fixed at its random initialisation, the loss stays high (no collapse)",
+            summary,
+            "simsiam",
+            FIXED,
+            BASELINE,
+            quote=QUOTE_FIXED_LOSS,
         ),
         compare(
             f"a constant predictor lr is at least as good as a decaying one (no more than {NEAR:g} point below)",
