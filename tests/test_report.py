@@ -273,3 +273,17 @@ def test_a_verdict_whose_sides_ran_on_different_machines_says_so():
     assert "NOT ONE MACHINE" in far.numbers and "torch 9.9" in far.numbers
     collapse = next(v for v in rep.verdicts if v.claim.startswith("tau = 0"))
     assert "NOT ONE MACHINE" not in collapse.numbers
+
+
+def test_every_table_closes_with_the_random_init_encoder_and_the_pixels():
+    """The floors a learned representation must clear, in the table's own columns: the
+    random-init encoder over seeds (one network per seed, whatever the row) and the pixels."""
+    entries = [Entry(e["labels"], e["record"]) for e in json.loads((FIXTURES / "tau_entries.json").read_text())]
+    for e in entries:
+        if e.record and e.record.get("status") == "done":
+            e.record["pixels"] = {"linear_top1": 0.5, "knn_top1": 0.45}
+    rows = build_report(get_ablation("tau"), entries).table.set_index("tau_base")
+    assert list(rows.index[-2:]) == ["random-init encoder", "raw pixels"]
+    assert rows.loc["random-init encoder", "top-1"] == "60.5 ± 0.7 (2)"
+    assert (rows.loc["raw pixels", "top-1"], rows.loc["raw pixels", "kNN"]) == ("50.0", "45.0")
+    assert rows.loc["raw pixels", "Δ"] == "" and rows.loc["raw pixels", "paper"] == "–"

@@ -13,6 +13,7 @@ from ssl_bench.ablation import Ablation
 from ssl_bench.dataset_info import channels_of
 from ssl_bench.power import POWER, pooled_sd, power_sentence, seeds_needed
 from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
+from ssl_bench.report.over_pixels import over_pixels
 from ssl_bench.report.plots import plot_bars, plot_drop_curve, plot_training_curves
 from ssl_bench.report.tables import cost_line, scale_line, table, to_latex, to_markdown
 from ssl_bench.verdicts import (
@@ -116,10 +117,21 @@ class Report:
         return "kNN" if self.metric == "linear_top1" else "linear"
 
     def metric_sentence(self) -> str:
-        """Which metric the verdicts read (chosen per preset before the runs)."""
+        """Which metric the verdicts read (chosen per preset before the runs), and where the
+        runs scored their pixels, how many trained encoders each metric puts above them."""
         if self.metric == "linear_top1":
-            return "The verdicts read linear top-1, the paper's metric."
-        return f"The verdicts read {self.metric_name}, the metric chosen for this preset before its runs."
+            said = "The verdicts read linear top-1, the paper's metric."
+        else:
+            said = f"The verdicts read {self.metric_name}, the metric chosen for this preset before its runs."
+        above = over_pixels([self.records])
+        above = above[above.seeds == "all"]
+        if above.empty:
+            return said
+        counts = ", ".join(f"{r.metric} {r.above} of {r.runs}" for r in above.itertuples(index=False))
+        return (
+            f"{said} Trained encoders scoring above the pixels they are given, on these runs: {counts}; a metric "
+            "on which they do not beat their own input cannot read a claim about learned representations."
+        )
 
     def random_init_line(self) -> str:
         """What training added: the same architectures randomly initialised, and the pixels
@@ -239,7 +251,15 @@ def build_report(ablation: Ablation, entries: Sequence[Entry], baseline: str | N
         ablation,
         df,
         summary,
-        table(ablation, summary, methods, paper, other="knn_top1" if metric == "linear_top1" else "linear_top1"),
+        table(
+            ablation,
+            summary,
+            methods,
+            paper,
+            other="knn_top1" if metric == "linear_top1" else "linear_top1",
+            records=df,
+            metric=metric,
+        ),
         [],
         scale_line(df),
         cost_line(df),

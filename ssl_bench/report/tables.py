@@ -36,16 +36,26 @@ def _status_cell(item: pd.Series | None) -> str | None:
     return None
 
 
+RANDOM_ROW, PIXELS_ROW = "random-init encoder", "raw pixels"
+
+
 def table(
-    ablation: Ablation, summary: pd.DataFrame, methods: Sequence[str], paper: pd.DataFrame, other: str = "knn_top1"
+    ablation: Ablation,
+    summary: pd.DataFrame,
+    methods: Sequence[str],
+    paper: pd.DataFrame,
+    other: str = "knn_top1",
+    records: pd.DataFrame | None = None,
+    metric: str = "linear_top1",
 ) -> pd.DataFrame:
     """The paper-shaped table: one row per paper row, per method our top-1 on the verdicts'
     metric (mean ± std (n)), our drop against the baseline row, the `other` metric (kNN
     where the verdicts read linear top-1, linear where they read kNN), embedding std, and
-    the paper's top-1 and drop.
-    Paired by reduction, each line also names the reduction and the paper's own row."""
+    the paper's top-1 and drop. Paired by reduction, each line also names the reduction and
+    the paper's own row. With the `records`, two lines close it: the runs' random-init
+    encoder and the pixels they are given, scored alike: the floors training must clear."""
     order = row_order(ablation, list(dict.fromkeys(summary.row)), paper)
-    other_label = "kNN" if other == "knn_top1" else "linear"
+    other_label = _label(other)
     out = []
     base = order[0] if order else None
     for row in order:
@@ -81,7 +91,43 @@ def table(
                 line[f"{prefix}paper"] = "–"
                 line[f"{prefix}paper Δ"] = "–"
         out.append(line)
-    return pd.DataFrame(out)
+    frame = pd.DataFrame(out)
+    if records is not None and len(frame):
+        frame = pd.concat([frame, _floors(frame.columns, records, methods, metric, other)], ignore_index=True)
+    return frame
+
+
+def _floors(columns: Sequence[str], records: pd.DataFrame, methods: Sequence[str], metric: str, other: str):
+    """The random-init and raw-pixel lines, in the table's columns. The random-init encoder
+    is one network per method and seed, whatever the row: mean ± std over seeds (n). The
+    pixels are the same for every run: one number."""
+    done = records[records.status == "done"] if "status" in records else records.iloc[:0]
+    lines = []
+    for label, side in ((RANDOM_ROW, "random_"), (PIXELS_ROW, "pixels_")):
+        if not any(side + m in done and done[side + m].notna().any() for m in (metric, other)):
+            continue  # not scored (pixels are scored where `eval.pixels` asks for them)
+        line = dict.fromkeys(columns, "")
+        line[columns[0]] = label
+        for method in methods:
+            prefix = f"{method} " if len(methods) > 1 else ""
+            mine = done[done.method == method]
+            for key, col in ((f"{prefix}top-1", side + metric), (f"{prefix}{_label(other)}", side + other)):
+                if col not in mine or mine[col].isna().all():
+                    continue
+                per_seed = mine.groupby("seed")[col].mean().dropna()
+                if side == "pixels_":
+                    line[key] = f"{per_seed.mean():.1f}"
+                else:
+                    line[key] = _cell(per_seed.mean(), per_seed.std(ddof=1), len(per_seed))
+            for key in (f"{prefix}paper", f"{prefix}paper Δ"):
+                if key in line:
+                    line[key] = "–"
+        lines.append(line)
+    return pd.DataFrame(lines, columns=list(columns))
+
+
+def _label(other: str) -> str:
+    return "kNN" if other == "knn_top1" else "linear"
 
 
 def _signed(mean: float, std: float, n: int) -> str:
