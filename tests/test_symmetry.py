@@ -52,6 +52,31 @@ def test_asymmetric_2x_draws_a_second_independent_pair_after_the_first():
     assert torch.isfinite(loss)
 
 
+def test_asymmetric_2x_is_the_papers_one_direction_loss_over_both_pairs():
+    """§4.6's "asym. 2×": D(p₁, stopgrad(z₂)) of each of the two pairs drawn per image,
+    averaged over both, at the symmetric form's scale (4 × SimSiam's), written out from
+    the equation on the step's own views and network, in float64."""
+    import copy
+
+    from ssl_bench.data import load_dataset
+    from ssl_bench.step import build_step
+
+    cfg = smoke("simsiam", **{"method.symmetry": "asymmetric_2x", "train.precision": "fp64"})
+    data = load_dataset("fashion-mnist", None, train_subset=cfg.data.train_subset)
+    mean, std = (torch.tensor(v, dtype=D).view(1, -1, 1, 1) for v in (data.mean, data.std))
+    step = build_step(cfg, 1, mean, std, 28)
+    x = data.ssl_images[:8]
+    v1, v2 = step.views(x)
+    before = copy.deepcopy(step.model)  # the network as the loss sees it, BatchNorm in train mode
+    loss = float(step.forward_backward(v1, v2))
+    p1 = before.predictor(before.project(v1))
+    z2 = before.project(v2).detach()
+    first, second = _d(p1[:8], z2[:8]), _d(p1[8:], z2[8:])
+    # Computed in float64; the step returns it rounded to float32 (relative error ≤ 6e-8).
+    assert loss == pytest.approx(4 * 0.5 * (first + second), rel=1e-7)
+    assert abs(first - second) > 1e-3 * abs(first)  # two different pairs, so both count
+
+
 def test_symmetry_keeps_old_ids_and_refuses_where_it_does_not_apply():
     assert run_id(smoke("simsiam")) == run_id(smoke("simsiam", **{"method.symmetry": "symmetric"}))
     with pytest.raises(SpecError, match="method.symmetry='asymmetric' does not apply to a vicreg loss"):
