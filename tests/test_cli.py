@@ -78,6 +78,15 @@ def test_list(what, expect, capsys):
     assert expect in capsys.readouterr().out
 
 
+def test_list_ablations_names_both_papers_paper_by_paper(capsys):
+    assert main(["list", "ablations"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    papers = [line.split()[0] for line in lines]
+    assert papers == sorted(papers, key=["byol", "simsiam"].index) and set(papers) == {"byol", "simsiam"}
+    names = {tuple(line.split()[:2]) for line in lines}
+    assert {("byol", "tau"), ("byol", "predictor"), ("simsiam", "predictor"), ("simsiam", "stop_gradient")} <= names
+
+
 def test_print_config_resolves_without_running(tmp_path, capsys):
     assert (
         main(["run", "--method", "byol", "--set", "method.ema.tau_base=0.9", "--print-config", "--out", str(tmp_path)])

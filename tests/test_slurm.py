@@ -49,6 +49,41 @@ def test_job_array_of_smoke_runs(slurm, tmp_path, capsys):
     assert "nothing to launch" in capsys.readouterr().out
 
 
+def test_a_simsiam_paper_grid_runs_as_a_job_array_by_its_short_name(slurm, tmp_path, capsys):
+    """The second paper's grids go through the same launcher: `--paper simsiam`, then
+    `status` and `report` by the same names."""
+    out = tmp_path / "runs"
+    grid = ["--paper", "simsiam", "--ablation", "stop_gradient", "--preset", "smoke", "--out", str(out)]
+    argv = ["run", *grid, "--launcher", "slurm", "--time", "10", "--cpus-per-run", "1"]
+    assert main(argv) == 0
+    assert "submitted job array" in capsys.readouterr().out
+    points = expand(get_ablation("simsiam_stop_gradient"), preset="smoke")
+    status = lambda: summarize(grid_status(out, points))  # noqa: E731
+    wait_for(lambda: status() == f"{len(points)} done", "the grid's records", progress=status)
+    records = [json.loads(p.read_text()) for p in (out / "simsiam_stop_gradient").glob(f"*/{RECORD_NAME}")]
+    assert len({r["provenance"]["slurm"]["SLURM_ARRAY_JOB_ID"] for r in records}) == 1
+    assert main(["status", *grid]) == 0 and f"{len(points)} done" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "report",
+                "--paper",
+                "simsiam",
+                "--ablation",
+                "stop_gradient",
+                "--preset",
+                "smoke",
+                "--runs",
+                str(out),
+                "--out",
+                str(tmp_path / "report"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "report" / "simsiam_stop_gradient" / "simsiam_stop_gradient.md").exists()
+
+
 def test_requeued_task_resumes_from_its_checkpoint(slurm, tmp_path, capsys):
     """A task killed without warning (a node lost, or `scontrol requeue`'s SIGTERM, which
     submitit ignores, then SIGKILL) and put back in the queue must continue from its last

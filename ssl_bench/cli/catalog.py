@@ -51,8 +51,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     elif args.what == "ablations":
         from ssl_bench.ablation import get_ablation, list_ablations
 
-        for name in list_ablations():
-            a = get_ablation(name)
+        # Paper by paper, each by the short name `--paper P --ablation NAME` takes.
+        for a in sorted(map(get_ablation, list_ablations()), key=lambda a: (a.paper_name, a.short_name)):
             print(f"{a.paper_name:<8} {a.short_name:<16} {a.title}; methods {','.join(a.methods)}; {a.source}")
     else:
         from ssl_bench.backbones import list_backbones
