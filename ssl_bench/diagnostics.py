@@ -38,7 +38,9 @@ def not_collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col:
         said = flipped.rsplit(" ", 1)[-1].rstrip(")")
         other = {"agrees": "disagrees", "disagrees": "agrees"}.get(said, said)
         flipped = flipped[: -len(said) - 1] + other + ")" if flipped.endswith(f"{said})") else flipped
-    return Verdict(claim, flipped, v.numbers, v.quote, v.metric, v.scope, v.family)
+    # The gain's comparison is read the other way too: no collapse claims a gain above the margin.
+    numbers = v.numbers.replace("claimed < ", "claimed > ", 1)
+    return Verdict(claim, flipped, numbers, v.quote, v.metric, v.scope, v.family)
 
 
 def spread_near_ideal(claim: str, summary: pd.DataFrame, method: str, row: str, **kw) -> Verdict:

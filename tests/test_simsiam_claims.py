@@ -224,3 +224,13 @@ def test_with_one_seed_the_no_collapse_claims_read_their_point_estimate_their_ow
     assert got["without a momentum encoder (stop-gradient alone), SimSiam does not collapse"].endswith("agrees)")
     assert "disagrees" not in got["without a momentum encoder (stop-gradient alone), SimSiam does not collapse"]
     assert got["without stop-gradient, SimSiam collapses"].endswith("(one seed; the point estimate agrees)")
+
+
+def test_a_no_collapse_claim_states_the_gain_it_claims():
+    """Read the other way, the collapse rule's gain comparison claims a gain above the margin."""
+    ablation = get_ablation("simsiam_stop_gradient")
+    rep = build_report(ablation, entries("simsiam_stop_gradient"), baseline=ablation.baseline("paper"))
+    (v,) = [v for v in rep.verdicts if v.claim.startswith("without a momentum encoder")]
+    assert v.outcome == HOLDS and "claimed > +1" in v.numbers and "claimed < +1" not in v.numbers
+    (c,) = [v for v in rep.verdicts if v.claim.startswith("without stop-gradient, SimSiam collapses")]
+    assert "claimed < +1" in c.numbers
