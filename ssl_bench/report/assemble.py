@@ -13,9 +13,9 @@ from ssl_bench.ablation import Ablation
 from ssl_bench.dataset_info import channels_of
 from ssl_bench.power import POWER, pooled_sd, power_sentence, seeds_needed
 from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
-from ssl_bench.report.over_pixels import over_pixels
+from ssl_bench.report.over_pixels import pixels_sentence
 from ssl_bench.report.plots import plot_bars, plot_drop_curve, plot_training_curves
-from ssl_bench.report.tables import cost_line, scale_line, table, to_latex, to_markdown
+from ssl_bench.report.tables import cost_line, floors_line, scale_line, table, to_latex, to_markdown
 from ssl_bench.verdicts import (
     METRIC,
     METRIC_NAMES,
@@ -123,36 +123,11 @@ class Report:
             said = "The verdicts read linear top-1, the paper's metric."
         else:
             said = f"The verdicts read {self.metric_name}, the metric chosen for this preset before its runs."
-        above = over_pixels([self.records])
-        above = above[above.seeds == "all"]
-        if above.empty:
-            return said
-        counts = ", ".join(f"{r.metric} {r.above} of {r.runs}" for r in above.itertuples(index=False))
-        return (
-            f"{said} Trained encoders scoring above the pixels they are given, on these runs: {counts}; a metric "
-            "on which they do not beat their own input cannot read a claim about learned representations."
-        )
+        above = pixels_sentence(self.records)
+        return f"{said} {above}" if above else said
 
     def random_init_line(self) -> str:
-        """What training added: the same architectures randomly initialised, and the pixels
-        they are given, scored alike."""
-        done = self.records[self.records.status == "done"]
-        if done.empty:
-            return "Random-init encoder: no finished runs."
-        lin, knn = done.random_linear_top1, done.random_knn_top1
-        line = (
-            f"Random-init encoder of the same architecture (every run scores one): linear top-1 "
-            f"{lin.min():.1f}–{lin.max():.1f}, kNN {knn.min():.1f}–{knn.max():.1f}."
-        )
-        px_lin, px_knn = done.get("pixels_linear_top1"), done.get("pixels_knn_top1")
-        if px_knn is not None and px_knn.notna().any():
-            line += (
-                f" Raw pixels (normalised as the encoder sees them, scored alike): linear top-1 "
-                f"{px_lin.mean():.1f}, kNN {px_knn.mean():.1f}"
-            )
-            also = [c for c in done.columns if c.startswith("pixels_knn_top1_k") and done[c].notna().any()]
-            line += "".join(f", kNN at k = {c.rsplit('_k', 1)[1]} {done[c].mean():.1f}" for c in also) + "."
-        return line
+        return floors_line(self.records)
 
     def csv_frame(self) -> pd.DataFrame:
         """Numbers, not strings: our summary joined with the paper's values."""

@@ -80,3 +80,17 @@ def over_pixels_markdown(table: pd.DataFrame) -> list[str]:
         said = "; ".join(f"{r.metric} {r.above} of {r.runs}" for r in held.itertuples(index=False))
         lines += ["", f"On the seeds that did not choose the metric, the runs above their pixels: {said}."]
     return lines
+
+
+def pixels_sentence(records: pd.DataFrame) -> str:
+    """For a report's opening: how many of its trained encoders each metric puts above their
+    pixels (empty where the runs scored none)."""
+    above = over_pixels([records])
+    above = above[above.seeds == "all"]
+    if above.empty:
+        return ""
+    counts = ", ".join(f"{r.metric} {r.above} of {r.runs}" for r in above.itertuples(index=False))
+    return (
+        f"Trained encoders scoring above the pixels they are given, on these runs: {counts}; a metric "
+        "on which they do not beat their own input cannot read a claim about learned representations."
+    )

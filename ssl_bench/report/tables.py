@@ -138,6 +138,28 @@ def _signed(mean: float, std: float, n: int) -> str:
     return f"{mean:+.1f}"
 
 
+def floors_line(records: pd.DataFrame) -> str:
+    """What training added: the same architectures randomly initialised, and the pixels
+    they are given, scored alike (ranges over the runs; the table's last lines average them)."""
+    done = records[records.status == "done"]
+    if done.empty:
+        return "Random-init encoder: no finished runs."
+    lin, knn = done.random_linear_top1, done.random_knn_top1
+    line = (
+        f"Random-init encoder of the same architecture (every run scores one): linear top-1 "
+        f"{lin.min():.1f}–{lin.max():.1f}, kNN {knn.min():.1f}–{knn.max():.1f}."
+    )
+    px_lin, px_knn = done.get("pixels_linear_top1"), done.get("pixels_knn_top1")
+    if px_knn is not None and px_knn.notna().any():
+        line += (
+            f" Raw pixels (normalised as the encoder sees them, scored alike): linear top-1 "
+            f"{px_lin.mean():.1f}, kNN {px_knn.mean():.1f}"
+        )
+        also = [c for c in done.columns if c.startswith("pixels_knn_top1_k") and done[c].notna().any()]
+        line += "".join(f", kNN at k = {c.rsplit('_k', 1)[1]} {done[c].mean():.1f}" for c in also) + "."
+    return line
+
+
 def scale_line(df: pd.DataFrame) -> str:
     done = df[df.status == "done"]
     if done.empty:
