@@ -2,8 +2,9 @@
 
 Real batches of b images per update with plain SGD, the lr scaled linearly (base lr ×
 b / 256, as every preset scales it), constant predictor lr, and 10 % of the epochs of
-warm-up (10 of 100) for batches of 1024 and more. The default batch is 512. The cpu and
-smoke presets run only the two rows the claim reads: their own base batch and 8× smaller.
+warm-up (10 of 100) for batches of 1024 and more. The default batch is 512. The smoke
+preset runs only the two rows the claim reads: its own base batch and 8× smaller. The cpu
+preset runs none (`CPU_WHY`).
 """
 
 import dataclasses
@@ -20,7 +21,14 @@ PAPER_TOP1 = {64: 66.1, 128: 67.3, 256: 68.1, 512: 68.1, 1024: 68.0, 2048: 67.9,
 PAPER = tuple(PaperValue(str(b), "simsiam", PAPER_TOP1[b]) for b in PAPER_BATCHES)
 REDUCTION = 8  # 512 -> 64: "Even a batch size of 128 or 64 performs decently"
 # Per preset: the base batch of the two-row grid (presets not named run the paper's grid).
-SMALL_GRIDS = {"cpu": 64, "smoke": 32}
+SMALL_GRIDS = {"smoke": 32}
+# A claim that rows stay within 5 points cannot fail where training adds less than that
+# over a random encoder, as at the cpu preset's 20 epochs: every grid's report there says
+# how much it adds ("learned"), and none reaches 5.
+CPU_WHY = (
+    "its claim asks that an 8x smaller batch stay within 5 points of the default, and training adds "
+    "less than 5 points over a random encoder at this preset, so no outcome could fail it"
+)
 
 QUOTE_DECENT = (
     '§4.3: "Even a batch size of 128 or 64 performs decently, with a drop of 0.8% or 2.0% in accuracy, '
@@ -76,6 +84,7 @@ def simsiam_batch_size() -> Ablation:
         plot="curve",
         pair_by_reduction=True,
         paper_name=PAPER_NAME,
+        not_at={"cpu": CPU_WHY},
         recipe=recipe,
         protocol=PROTOCOL,
     )

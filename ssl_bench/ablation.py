@@ -79,6 +79,14 @@ class Ablation:
     # top of the preset's and under the rows': the `paper` preset is the BYOL paper's
     # protocol, which the SimSiam paper's grids change to SimSiam's (SGD, batch 512, 100 epochs).
     recipe: Callable[[str, str], Mapping[str, Any]] | None = None
+    # Presets at which the grid runs none of its rows, each with why: a scale that can
+    # neither show nor fail any of its claims. `ssl-bench run` refuses the grid there, and
+    # the report reads each of its claims "not testable at this scale (why)".
+    not_at: Mapping[str, str] = field(default_factory=dict)
+
+    def rows_at(self, preset: str) -> list[Row]:
+        """The grid's rows at a preset (none at the presets of `not_at`)."""
+        return [] if preset in self.not_at else list(self.rows(preset))
 
     @property
     def short_name(self) -> str:
@@ -87,7 +95,7 @@ class Ablation:
 
     def baseline(self, preset: str) -> str | None:
         """The row every drop is measured against: the first row of the preset's grid."""
-        rows = list(self.rows(preset))
+        rows = self.rows_at(preset)
         return rows[0].label if rows else None
 
 
@@ -182,7 +190,7 @@ def expand(
     methods = tuple(methods or ablation.methods)
     seeds = tuple(seeds if seeds is not None else ablation.seeds)
     wanted = rows
-    rows = ablation.rows(preset)
+    rows = ablation.rows_at(preset)
     if wanted:
         labels = [r.label for r in rows]
         unknown = [w for w in wanted if w not in labels]
@@ -206,7 +214,7 @@ def expand(
                     points.append(Point(ablation.name, row.label, method, seed, cfg))
             except SpecError as err:
                 raise SpecError(f"ablation {ablation.name}, row {row.label!r}, method {method}: {err}") from None
-    if not points:
+    if not points and preset not in ablation.not_at:  # there, the report reads its claims without runs
         raise SpecError(f"ablation {ablation.name} has no row for method(s) {', '.join(methods)}")
     # Seed-major: every row at seed s before any at s + 1, so a sweep cut short leaves
     # comparisons balanced (both sides of a claim at the same seeds) rather than some rows

@@ -11,6 +11,12 @@ CPU_ROWS = {
     "batch_size": ["64", "4"],
     "tau": ["0.99", "0 (stop-gradient of online)"],
     "augmentation": ["baseline", "crop only"],
+    "simsiam_heads_bn": [
+        "(a) no BN",
+        "(c) BN on hidden layers and the projector's output",
+        "(c') as (c), the projector's output BN without affine",
+        "(d) BN on every layer, the predictor's output too",
+    ],
 }
 
 
@@ -60,3 +66,48 @@ def test_the_colour_claim_at_cpu_says_grey_images_have_no_colour_to_remove():
     colour, crop = rep.verdicts
     assert not colour.testable and "grey images have no colour to remove" in colour.reading
     assert crop.scope.startswith("weak: the images are grey")
+
+
+NOT_AT_CPU = {"simsiam_batch_size": "within 5 points", "simsiam_cifar10": "CIFAR-10 at 800 epochs"}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_AT_CPU))
+def test_a_grid_that_runs_no_row_at_cpu_still_runs_elsewhere(name):
+    ablation = get_ablation(name)
+    assert ablation.rows_at("cpu") == [] and expand(ablation, preset="cpu") == []
+    assert expand(ablation, preset="smoke") and len(ablation.rows_at("paper")) >= 1
+
+
+@pytest.mark.parametrize("name", sorted(NOT_AT_CPU))
+def test_run_refuses_a_grid_at_a_preset_that_runs_none_of_its_rows(name, tmp_path, capsys):
+    from ssl_bench.cli import main
+
+    short = name.removeprefix("simsiam_")
+    assert main(["run", "--paper", "simsiam", "--ablation", short, "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "at the cpu preset" in err and NOT_AT_CPU[name] in err
+    assert "--preset" in err and not (tmp_path / "runs").exists()
+
+
+def test_every_grid_of_a_paper_at_cpu_skips_those_and_says_why(tmp_path, capsys):
+    from ssl_bench.cli import main
+
+    assert main(["run", "--paper", "simsiam", "--ablation", "all", "--dry-run", "--out", str(tmp_path)]) == 0
+    skipped = [line for line in capsys.readouterr().out.splitlines() if line.startswith("skipped: ")]
+    assert sorted(s.split()[1] for s in skipped) == sorted(NOT_AT_CPU)
+    assert main(["status", "--paper", "simsiam", "--ablation", "batch_size", "--out", str(tmp_path)]) == 0
+    assert "runs none of its rows at the cpu preset" in capsys.readouterr().out
+
+
+def test_their_claims_read_not_testable_at_cpu_beside_the_papers_rows(tmp_path):
+    from ssl_bench.cli import main
+
+    out = tmp_path / "reports"
+    assert main(["report", "--ablation", "all", "--paper", "simsiam", "--runs", str(tmp_path), "--out", str(out)]) == 0
+    index = (out / "README.md").read_text()
+    for name, why in NOT_AT_CPU.items():
+        lines = [line for line in index.splitlines() if f"| {name} |" in line]
+        assert lines and all("not testable at this scale (the cpu preset runs none" in line for line in lines)
+        assert all(why in line for line in lines)
+    table = (out / "simsiam_batch_size" / "simsiam_batch_size.md").read_text()
+    assert "| 64 | not run |" in table and "66.1" in table  # the paper's row, beside ours not run

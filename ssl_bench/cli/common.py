@@ -174,9 +174,28 @@ def check_writable(path: Path, option: str) -> None:
         d.rmdir()  # made only to test; the run makes what it needs
 
 
+def preset_of(args: argparse.Namespace) -> str:
+    """The preset a command runs at: --preset, else the dataset's default."""
+    from ssl_bench.config import default_preset
+
+    return args.preset or default_preset(getattr(args, "dataset", None))
+
+
+def not_here(ablation, preset: str) -> str | None:
+    """Why a grid runs none of its rows at `preset` (None where it runs some)."""
+    why = ablation.not_at.get(preset)
+    if why is None:
+        return None
+    elsewhere = ", ".join(p for p in ("cpu", "cifar10", "paper", "smoke") if p not in ablation.not_at)
+    return (
+        f"{ablation.name} runs none of its rows at the {preset} preset: {why}; "
+        f"the claims read 'not testable at this scale' there (it runs at --preset {elsewhere})"
+    )
+
+
 def grid_from(args: argparse.Namespace):
     from ssl_bench.ablation import expand, resolve_ablation
-    from ssl_bench.config import default_preset, parse_set_args
+    from ssl_bench.config import parse_set_args
 
     ablation = resolve_ablation(args.ablation, getattr(args, "paper", None))
     methods = [m.strip() for m in args.method.split(",") if m.strip()] if args.method else None
@@ -189,7 +208,7 @@ def grid_from(args: argparse.Namespace):
         if seeds is not None:
             raise BadInput(f"--seed {seed} and --seeds {args.seeds}: give one (a grid takes --seeds)")
         seeds = [seed]
-    preset = args.preset or default_preset(getattr(args, "dataset", None))
+    preset = preset_of(args)
     overrides = parse_set_args(args.overrides)
     # The shorthands beat the preset's and the grid's scale, as --set does (--set wins over both).
     if getattr(args, "dataset", None):

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ssl_bench.cli.common import BadInput, ablations_of, add_grid_selection, check_writable, grid_from
+from ssl_bench.cli.common import BadInput, ablations_of, add_grid_selection, check_writable, grid_from, not_here
 
 
 def register(sub) -> None:
@@ -50,6 +50,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             cmd_status(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None}))
         return 0
     ablation, preset, points = grid_from(args)
+    if not_here(ablation, preset):
+        print(not_here(ablation, preset))
+        return 0
     statuses = grid_status(Path(args.out), points)
     print(f"{ablation.name}, preset {preset}: {len(points)} runs: {summarize(statuses)}")
     print(dump_grid(statuses))
@@ -102,7 +105,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             if rec["status"] == "corrupt":
                 print(f"ssl-bench: {rec['error']}", file=sys.stderr)
         joined = join_records(points, records)
-        if len(names) > 1 and not any(e.record for e in joined.entries + joined.stale):
+        unrun = not any(e.record for e in joined.entries + joined.stale)
+        if len(names) > 1 and unrun and not not_here(ablation, preset):
             print(f"{name}: no records under {Path(args.runs) / name}; skipped")
             continue
         if joined.stale:
@@ -112,7 +116,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
         if joined.outside:
             print(f"{name}: {joined.outside} other record(s) under {Path(args.runs) / name} are outside this selection")
-        rep = build_report(ablation, joined.entries + joined.stale, baseline=ablation.baseline(preset))
+        rep = build_report(ablation, joined.entries + joined.stale, baseline=ablation.baseline(preset), preset=preset)
         done_reports.append((rep, preset))
         written = write_report(rep, args.out, formats)
         print(f"## {name}: {ablation.title}\nours: {rep.scale}; {rep.cost}\n")

@@ -175,10 +175,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.ablation == "all":
         # Every ablation of --paper (or of every paper), one grid after another.
-        from ssl_bench.cli.common import ablations_of
+        from ssl_bench.ablation import get_ablation
+        from ssl_bench.cli.common import ablations_of, not_here, preset_of
 
         status = 0
         for name in ablations_of(args.paper):
+            skip = not_here(get_ablation(name), preset_of(args))
+            if skip:
+                print(f"skipped: {skip}")
+                continue
             status = max(status, cmd_sweep(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None})))
         return status
     return _sweep_one(args)
@@ -193,6 +198,12 @@ def _sweep_one(args: argparse.Namespace) -> int:
         raise BadInput(f"--jobs {args.jobs}: must be >= 1")
     if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
         raise BadInput(f"--data-dir {args.data_dir}: no such directory")
+    from ssl_bench.ablation import resolve_ablation
+    from ssl_bench.cli.common import not_here, preset_of
+
+    refused = not_here(resolve_ablation(args.ablation, args.paper), preset_of(args))
+    if refused:
+        raise BadInput(refused)
     options = slurm_options(args)
     set_devices_from_layout(args, options)
     ablation, preset, points = grid_from(args)

@@ -211,11 +211,14 @@ class Report:
         return 100.0 / CLASSES[ds.iloc[0]] if len(ds) and ds.iloc[0] in CLASSES else None
 
 
-def build_report(ablation: Ablation, entries: Sequence[Entry], baseline: str | None = None) -> Report:
+def build_report(
+    ablation: Ablation, entries: Sequence[Entry], baseline: str | None = None, preset: str | None = None
+) -> Report:
     """The report of one ablation grid. `baseline` is the grid's first row at its preset
-    (what `--row` may have left out); by default, the first row of the entries."""
+    (what `--row` may have left out); by default, the first row of the entries. At a
+    `preset` where the grid runs none of its rows, every claim reads "not testable"."""
     df = collect(entries)
-    methods = list(dict.fromkeys(df.method))
+    methods = list(dict.fromkeys(df.method)) or list(ablation.methods)
     rows = list(dict.fromkeys(df.row))
     baseline = baseline if baseline is not None else (rows[0] if rows else None)
     presets = set(df.preset.dropna()) & set(SCALE_METRIC)
@@ -246,6 +249,9 @@ def build_report(ablation: Ablation, entries: Sequence[Entry], baseline: str | N
     if ablation.claims is not None:
         name = rep.metric_name
         rep.verdicts = [v if v.metric else replace(v, metric=name) for v in ablation.claims(summary, rep.scale_facts)]
+        if preset in ablation.not_at:
+            why = f"cannot show: the {preset} preset runs none of this grid's rows, because {ablation.not_at[preset]}"
+            rep.verdicts = [replace(v, scope=why) for v in rep.verdicts]
     return rep
 
 

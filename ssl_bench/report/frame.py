@@ -64,8 +64,14 @@ def join_records(points: Sequence, records: dict) -> Joined:
     return Joined(entries, stale, outside)
 
 
+_NO_POINT = Entry({"row": "", "method": "", "seed": 0}, None)  # shapes the frames of a grid with no points
+
+
 def collect(entries: Sequence[Entry]) -> pd.DataFrame:
-    """One row per grid point, with status and the numbers the report uses (in %)."""
+    """One row per grid point, with status and the numbers the report uses (in %); with no
+    points (a grid that runs no rows at its preset), the same columns and no row."""
+    if not entries:
+        return collect([_NO_POINT]).iloc[:0]
     rows = []
     for e in entries:
         rec = e.record or {}
@@ -171,6 +177,8 @@ def summarize(
     the half-width of its 95 % Welch t-interval (`drop_half`). Without a finished baseline
     there is no drop: never a silent re-baselining on another row. `metric` is the record
     column the verdicts read ("score"), with its random-init and pixel counterparts."""
+    if not len(df):  # a grid with no points: the columns of a summary, and no row
+        return summarize(collect([_NO_POINT]), [""], None, metric).iloc[:0]
     df = df.assign(
         **{
             METRIC: df[metric],

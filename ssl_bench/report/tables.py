@@ -60,7 +60,7 @@ def table(
     base = order[0] if order else None
     for row in order:
         line = {ablation.x_label or "row": row}
-        if ablation.pair_by_reduction:
+        if ablation.pair_by_reduction and len(summary):  # with no runs, the paper's rows are the rows
             line["reduction"] = f"{float(base) / float(row):g}×" if base else ""
             theirs = paper[paper.row == row].paper_row
             line["paper's batch"] = theirs.iloc[0] if len(theirs) else "–"
