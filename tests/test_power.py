@@ -45,3 +45,39 @@ def test_more_noise_or_a_larger_family_needs_more_seeds():
 def test_pooled_sd_weights_each_cell_by_its_degrees_of_freedom():
     assert pooled_sd([1.0, 2.0], [2, 3]) == pytest.approx(math.sqrt((1 * 1 + 2 * 4) / 3))
     assert pooled_sd([float("nan"), 1.0], [3, 1]) is None
+
+
+def _report(spread: float):
+    """The stop-gradient grid at the cpu preset, three seeds a row, each row's seeds at
+    its mean ± `spread` (so the pooled seed sd is `spread`)."""
+    from ssl_bench.ablation import expand, get_ablation
+    from ssl_bench.report import Entry, build_report
+
+    ablation, entries = get_ablation("simsiam_stop_gradient"), []
+    for p in expand(ablation, preset="cpu", seeds=[0, 1, 2]):
+        v = (0.85 if "without" not in p.row else 0.84) + (p.seed - 1) * spread / 100
+        record = {
+            "status": "done",
+            "metrics": {"linear_top1": v, "knn_top1": v, "z_std": 0.06, "z_std_ideal": 0.0625, "final_loss": -3.0},
+            "random_init": {"linear_top1": 0.82, "knn_top1": 0.74},
+            "config": {"seed": p.seed, "preset": "cpu", "data": {"dataset": "fashion-mnist"}},
+            "data": {"num_classes": 10},
+        }
+        entries.append(Entry(p.labels, record))
+    return build_report(ablation, entries, baseline=ablation.baseline("cpu"), preset="cpu")
+
+
+@pytest.mark.parametrize("spread", [0.1, 0.4, 0.6, 3.0])
+def test_the_sweep_adds_the_seeds_the_noisiest_claim_needs_up_to_the_cap(spread):
+    from ssl_bench.seeds_for_power import MOST, more_seeds
+
+    rep = _report(spread)
+    assert rep.seed_sd == pytest.approx(spread)
+    on_metric = [v for v in rep.verdicts if v.testable and v.metric == rep.metric_name]
+    want = max(min(seeds_needed(spread, family=v.family, most=MOST) or MOST, MOST) for v in on_metric)
+    added = more_seeds(rep, [0, 1, 2])
+    assert added == list(range(3, max(want, 3)))  # the next seeds, in order, none if three suffice
+    assert len(added) + 3 <= MOST
+    assert (added == []) == (want <= 3)
+    # the stop-gradient grid's own noise at 20 epochs (0.41) asks one seed more; far more noise hits the cap
+    assert {0.1: [], 0.4: [3], 3.0: list(range(3, MOST))}.get(spread, added) == added

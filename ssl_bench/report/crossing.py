@@ -57,9 +57,10 @@ def _find(verdicts: dict[str, Sequence[Verdict]], side: Side) -> Verdict | None:
 
 
 def _ours(v: Verdict | None) -> str:
+    """Our verdict on one side's claim, with the numbers it read."""
     if v is None:
         return "no runs"
-    return v.reading.replace("|", "/")
+    return f"{v.reading}: {v.numbers}".replace("|", "/")
 
 
 def _agrees(c: Crossing, byol: Verdict | None, simsiam: Verdict | None) -> str:
@@ -100,8 +101,8 @@ def crossing_markdown(verdicts: dict[str, Sequence[Verdict]]) -> list[str]:
         "",
         "The BYOL paper reports that its network without a moving-average target collapses; the SimSiam paper "
         "trains the same point of the method space without collapse. Both report that the network without its "
-        "predictor collapses. Our verdicts on each side's claim, and which paper the runs side with (decided "
-        "verdicts only):",
+        "predictor collapses. Our verdicts on each side's claim with the numbers they read, and which paper the "
+        "runs side with (decided verdicts only):",
         "",
         "| where they meet | BYOL paper | SimSiam paper | ours on BYOL's claim | ours on SimSiam's claim | the runs "
         "side with |",
