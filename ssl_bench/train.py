@@ -246,6 +246,11 @@ def _train(
         f"run {rid}: {cfg.method_name} on {cfg.data.dataset} ({loop.data.source}), {cfg.backbone}, "
         f"{t.epochs} epochs × {loop.steps_per_epoch} steps, batch {t.batch_size}, device {device}"
     )
+    if t.accumulate > 1 and t.micro_batches == "one_pass" and not loop.step_fn.one_pass and dist.main:
+        env.log(
+            f"run {rid}: its {t.accumulate} micro-batches an update run one after another (train.micro_batches="
+            "sequential): one pass needs one process, no torch.compile and no SyncBatchNorm; the results are the same"
+        )
     reset_peak_memory(device)
     train_wall = loop.train(rid)
     # Every rank must end with the same weights (DDP keeps them equal); a difference would

@@ -256,6 +256,9 @@ def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: floa
         f"{m} rows, each against the same baseline on simultaneous intervals: {below} lie wholly below "
         f"{margin:+g}, {above} wholly above; the highest: {parts[worst].numbers}"
     )
+    machines = frozenset().union(*(r.machines for r in rows), base.machines if base is not None else frozenset())
+    if len(machines) > 1 and "NOT ONE MACHINE" not in numbers:  # another row than the highest mixed them
+        numbers += f"; NOT ONE MACHINE: the rows ran on {' and on '.join(sorted(machines))}"
     return Verdict(claim, combined.outcome, numbers, family=m, **kw)
 
 

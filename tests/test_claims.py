@@ -64,7 +64,7 @@ def perturb(row: str, value: float):
 
 
 CLAIMS = {
-    "batch_size": 3,  # BYOL stays within 1 point at 16x; SimCLR falls by more; BYOL beats SimCLR
+    "batch_size": 3,  # BYOL stays within 1.5 points at 16x; SimCLR falls by more than 1; BYOL beats SimCLR
     "augmentation": 2,  # removing colour; crop only
     "tau": 3,  # tau = 0 collapses; tau = 1 far below EMA yet far above random; 0.9-0.999 close to the best
     "predictor": 3,  # no predictor collapses; neither collapses; negatives do not improve BYOL
@@ -126,7 +126,7 @@ def test_every_claim_quotes_the_paper_with_its_section():
         ablation = get_ablation(name)
         rep = build_report(ablation, paper_entries(name), baseline=ablation.baseline("paper"))
         for v in rep.verdicts:
-            assert v.quote.startswith(("§", "App.", "Tables")) and '"' in v.quote, v
+            assert v.quote.startswith(("§", "App.", "Abstract:")) and '"' in v.quote, v
             assert v.metric == "linear top-1"
 
 

@@ -105,3 +105,21 @@ def test_an_updates_views_in_one_call_are_each_micro_batchs_views_in_turn(channe
         assert torch.allclose(a1, b1, rtol=0, atol=1e-12) and torch.allclose(a2, b2, rtol=0, atol=1e-12)
     # Both consumed the same stream: the next draws agree too.
     assert torch.equal(one_call.aug_gen.get_state(), in_turn.aug_gen.get_state())
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_a_run_says_when_its_micro_batches_cannot_go_in_one_pass(grouped, tmp_path, monkeypatch):
+    """One pass needs one process, no torch.compile and groupable BatchNorms; elsewhere the
+    micro-batches run one after another (the same results), and the run's log says so
+    rather than silently running another path than `train.micro_batches` names."""
+    from ssl_bench.step import Step
+    from ssl_bench.train import RunEnv, run
+
+    if not grouped:  # as on several devices, under torch.compile or with SyncBatchNorm
+        monkeypatch.setattr(Step, "one_pass", property(lambda self: False))
+    lines = []
+    cfg = smoke("byol", **{"train.accumulate": 2, "train.epochs": 1})
+    run(cfg, RunEnv(out_dir=tmp_path, progress=False, log=lines.append))
+    said = [line for line in lines if "run one after another" in line]
+    assert len(said) == (0 if grouped else 1)
+    assert not said or "train.micro_batches=sequential" in said[0]

@@ -13,7 +13,7 @@ import pytest
 
 from ssl_bench.ablation import get_ablation
 from ssl_bench.report import Entry, build_report, write_report
-from ssl_bench.verdicts import Stat, compare
+from ssl_bench.verdicts import Stat, compare, none_above
 
 FIXTURES = Path(__file__).parent / "fixtures" / "report"
 
@@ -273,6 +273,14 @@ def test_a_verdict_whose_sides_ran_on_different_machines_says_so():
     assert "NOT ONE MACHINE" in far.numbers and "torch 9.9" in far.numbers
     collapse = next(v for v in rep.verdicts if v.claim.startswith("tau = 0"))
     assert "NOT ONE MACHINE" not in collapse.numbers
+    # A family reads its highest row's numbers; a lower row from another machine still shows.
+    here = frozenset({"AMD EPYC (2 cores; avx2), torch 2.14.1"})
+    rows = [Stat("high", 3.0, 0.1, 3, machines=here), Stat("low", 1.0, 0.1, 3, machines=b.machines)]
+    family = none_above("no row improves by 2", rows, Stat("base", 2.5, 0.1, 3, machines=here), 2.0)
+    assert "the highest: high" in family.numbers and "NOT ONE MACHINE" in family.numbers
+    assert "Intel Xeon" in family.numbers
+    alike = none_above("no row improves by 2", rows[:1], Stat("base", 2.5, 0.1, 3, machines=here), 2.0)
+    assert "NOT ONE MACHINE" not in alike.numbers
 
 
 def test_every_table_closes_with_the_random_init_encoder_and_the_pixels():
