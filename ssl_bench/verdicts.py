@@ -179,8 +179,9 @@ def collapsed(
     method's `working` row (its intact configuration), whatever a small gain over the
     random encoder says: the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %
     (Tables 5, 19). Not collapsed: the projections are spread (SPREAD or more), or the gain
-    clears NEAR points without that fall. Projections that shrank in between decide nothing:
-    only a clear gain does. Where the projector ends in BatchNorm without affine parameters
+    clears NEAR points over projections that did not collapse; collapsed projections with
+    such a gain and no such fall cannot tell. Projections that shrank in between decide
+    nothing: only a clear gain does. Where the projector ends in BatchNorm without affine parameters
     (`spread_bounded`: SimSiam's head), every channel keeps its spread unless the input is
     constant: only a collapsed spread is read there, and otherwise the gain decides."""
     trained = stat(summary, method, row, col, f"{row}: trained")
@@ -205,12 +206,18 @@ def collapsed(
         outcome = FAILS  # spread-out projections: no collapse, whatever the probe says
     elif COLLAPSED <= ratio < SPREAD and decided:
         outcome = CANNOT_TELL  # shrunk, not collapsed; the gain did not clear NEAR either
-    elif ratio < COLLAPSED and v.outcome == FAILS and working is not None:
-        intact = stat(summary, method, working, col, f"{working}: trained")
-        fall = compare("far below", intact, trained, FAR, "above")
-        numbers += f"; against the intact {working}: {fall.outcome} ({fall.numbers})"
-        if fall.outcome == HOLDS:
-            outcome = HOLDS  # collapsed projections, far below the working method
+    elif ratio < COLLAPSED and v.outcome == FAILS:
+        # Collapsed projections over an encoder that gained: the two signals disagree,
+        # unless top-1 also stays far below the intact method (the paper's collapsed rows).
+        outcome = CANNOT_TELL
+        if working is not None:
+            intact = stat(summary, method, working, col, f"{working}: trained")
+            fall = compare("far below", intact, trained, FAR, "above")
+            numbers += f"; against the intact {working}: {fall.outcome} ({fall.numbers})"
+            if fall.outcome == HOLDS:
+                outcome = HOLDS  # collapsed projections, far below the working method
+        if outcome == CANNOT_TELL:
+            numbers += "; collapsed projections, yet the encoder gained: the signals disagree"
     return Verdict(claim, outcome, numbers, v.quote, v.metric, v.scope, v.family)
 
 
@@ -272,8 +279,9 @@ RULES = (
     "once (several rows, or several conditions) reads Bonferroni-simultaneous intervals, each at 1 − 0.05/m. "
     "Collapse is judged against the run's own random-init encoder: collapsed when the trained encoder's top-1 is "
     "no more than 1 point above it (interval included) and its projections' std is under 0.1 × 1/√d; not "
-    "collapsed when the gain clears 1 point or the projections stay spread (0.5 × 1/√d or more); projections that"
-    " shrank in between, with no clear gain, cannot tell. Where the projector ends in BatchNorm without affine "
+    "collapsed when the projections stay spread (0.5 × 1/√d or more), or when the gain clears 1 point and they "
+    "did not collapse; collapsed projections with a clear gain, or projections that shrank in between with none, "
+    "cannot tell. Where the projector ends in BatchNorm without affine "
     "parameters (SimSiam's), which keeps every channel's spread up unless its input is constant, only a "
     "collapsed spread is read, and otherwise the gain decides. Collapsed projections also read collapse where top-1 "
     "stays more than 5 points below the method's intact configuration, whatever a small gain over the random "
