@@ -192,6 +192,9 @@ def collapsed(
         return v
     ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
     numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below {COLLAPSED:.2f}×, spread from {SPREAD:.2f}×)"
+    pixels = s.iloc[0].get(PIXELS) if col == METRIC else None  # the pixels are scored on the verdicts' metric
+    if pixels is not None and not _isna(pixels):
+        numbers += f"; the raw pixels {pixels:.1f}"
     rank, bounded = s.iloc[0].get("effective_rank"), bool(s.iloc[0].get("spread_bounded", False))
     # Where BatchNorm holds the spread up, the rank shows what the spread cannot: how many
     # directions the projections use. Elsewhere it is scale-free and would read the shape of

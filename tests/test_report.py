@@ -253,6 +253,12 @@ def test_collapse_reads_the_gain_and_the_projections_spread(gain, spread, outcom
     )
     v = collapsed("r collapses", summary, "byol", "r", "linear_top1", "random_linear_top1")
     assert v.outcome == outcome, v.numbers
+    # On the verdicts' own metric a collapse verdict names the pixels beside the random-init encoder.
+    on_metric = summary.rename(
+        columns={"linear_top1": "score", "linear_top1_std": "score_std", "random_linear_top1": "random_score"}
+    ).assign(random_score_std=0.2, pixels_score=79.3)
+    assert "the raw pixels 79.3" in collapsed("c", on_metric, "byol", "r", "score", "random_score").numbers
+    assert "pixels" not in v.numbers  # another metric than the one the pixels were scored on
 
 
 def test_a_verdict_whose_sides_ran_on_different_machines_says_so():
