@@ -126,3 +126,43 @@ def wait_for(done, what, progress, poll_s: float = 0.5, queue: bool = True):
     except AssertionError as err:
         subprocess.run(["scancel", "--user=root"], capture_output=True)
         raise AssertionError(f"{err}; squeue:\n{queue_state()}") from None
+
+
+# --- augmentation tests (tests/test_augment*.py) ------------------------------------------
+
+
+def gen(seed: int = 0):
+    """A CPU torch.Generator seeded with `seed`."""
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def images(b: int, c: int, h: int = 12, w: int = 14, seed: int = 0):
+    """Random float images with some grey, saturated and quantised pixels (HSV edge cases)."""
+    import torch
+
+    x = torch.rand(b, c, h, w, generator=gen(seed))
+    if c == 3:
+        x[:, :, 0] = x[:, :1, 0]  # grey row: max == min
+        x[:, 0, 1] = 1.0
+        x[:, 1, 1] = 0.0
+    x[:, :, 2] = (x[:, :, 2] * 4).round() / 4  # ties between channels and at 0.5
+    return x
+
+
+def assert_close(actual, expected, atol: float) -> None:
+    """Same shape, and a max abs difference of at most `atol`."""
+    assert actual.shape == expected.shape
+    err = (actual - expected).abs().max().item()
+    assert err <= atol, f"max abs diff {err:.3g} > {atol:.3g}"
+
+
+# --- dataset tests (tests/test_data*.py) ----------------------------------------------------
+
+
+def one_line_error(excinfo) -> str:
+    """The message of the DatasetError in `excinfo` (a pytest.ExceptionInfo), checked to be one line."""
+    message = str(excinfo.value)
+    assert "\n" not in message
+    return message
