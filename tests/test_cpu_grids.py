@@ -111,3 +111,12 @@ def test_their_claims_read_not_testable_at_cpu_beside_the_papers_rows(tmp_path):
         assert all(why in line for line in lines)
     table = (out / "simsiam_batch_size" / "simsiam_batch_size.md").read_text()
     assert "| 64 | not run |" in table and "66.1" in table  # the paper's row, beside ours not run
+
+
+def test_a_grid_not_run_here_reads_so_and_plots_the_papers_rows_in_order():
+    ablation = get_ablation("simsiam_batch_size")
+    rep = build_report(ablation, [], baseline=ablation.baseline("cpu"), preset="cpu")
+    assert rep.scale == "not run at the cpu preset"
+    (paper_line,) = rep.figure().axes[0].get_lines()[:1]
+    xs = list(paper_line.get_xdata())
+    assert xs == sorted(xs) and len(xs) == len(ablation.paper)  # Table 2 lists 512 first; the line runs 64 .. 4096

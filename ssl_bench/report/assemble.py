@@ -250,6 +250,7 @@ def build_report(
         name = rep.metric_name
         rep.verdicts = [v if v.metric else replace(v, metric=name) for v in ablation.claims(summary, rep.scale_facts)]
         if preset in ablation.not_at:
+            rep.scale = f"not run at the {preset} preset"
             why = f"cannot show: the {preset} preset runs none of this grid's rows, because {ablation.not_at[preset]}"
             rep.verdicts = [replace(v, scope=why) for v in rep.verdicts]
     return rep

@@ -39,6 +39,7 @@ def plot_drop_curve(
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for method in methods:
         p = paper[paper.method == method]
+        p = p.iloc[p.row.astype(float).argsort()]  # a line from left to right, whatever the table's order
         if len(p):
             ax.plot(
                 p.row.astype(float),
@@ -70,7 +71,7 @@ def plot_drop_curve(
     ax.set_xlabel(f"{x_label}; log2 scale", fontsize=8)
     ax.set_ylabel("decrease in linear top-1 vs baseline (points)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")  # a fixed corner can hide the paper's last point (SimSiam's 4096)
     fig.tight_layout()
     return fig
 
