@@ -194,6 +194,11 @@ def expand(
     if wanted:
         labels = [r.label for r in rows]
         unknown = [w for w in wanted if w not in labels]
+        if unknown and preset in ablation.not_at:
+            why = ablation.not_at[preset]
+            raise SpecError(
+                f"ablation {ablation.name} runs no row at the {preset} preset, {unknown[0]!r} neither: {why}"
+            )
         if unknown:
             raise SpecError(f"ablation {ablation.name} has no row {unknown[0]!r}; rows: {'; '.join(labels)}")
         rows = [r for r in rows if r.label in wanted]

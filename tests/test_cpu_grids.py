@@ -120,3 +120,13 @@ def test_a_grid_not_run_here_reads_so_and_plots_the_papers_rows_in_order():
     (paper_line,) = rep.figure().axes[0].get_lines()[:1]
     xs = list(paper_line.get_xdata())
     assert xs == sorted(xs) and len(xs) == len(ablation.paper)  # Table 2 lists 512 first; the line runs 64 .. 4096
+
+
+def test_a_row_asked_of_a_grid_not_run_here_is_refused_with_the_reason(tmp_path, capsys):
+    from ssl_bench.cli import main
+
+    argv = ["report", "--paper", "simsiam", "--ablation", "batch_size", "--row", "8", "--runs", str(tmp_path)]
+    assert main([*argv, "--out", str(tmp_path / "reports")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "runs no row at the cpu preset, '8' neither" in err
+    assert "within 5 points" in err and not (tmp_path / "reports").exists()
