@@ -1,16 +1,9 @@
 """Deciding a claim of the paper from runs over seeds: pure functions of a summary frame
 (one row per method and grid row: mean, std and n of each metric over seeds).
 
-Every decision compares an interval with a margin stated up front. The design is fixed
-before any run: unpaired over seeds (the two sides need not share seeds), and the interval
-is Welch's 95 % t-interval for the difference of two means, its degrees of freedom from
-Welch–Satterthwaite. At n = 3 per side that multiplies the standard error by about 2.8, not
-2: ± 2 SE covers some 88 % there. A claim holds only when the whole interval clears the
-margin on the claimed side (so a true difference exactly on the margin reads "holds" at most
-2.5 % of the time), does not hold only when the whole interval lies on the other side, and
-otherwise reads "cannot tell"; with one seed on either side the point estimate is given.
-A claim about several comparisons (several rows, or several conditions) is decided on
-Bonferroni-simultaneous intervals: each at 1 − 0.05/m for m comparisons.
+Every decision compares a 95 % Welch t-interval (unpaired over seeds, fixed before any
+run) with a margin stated up front; a claim about m comparisons reads Bonferroni-
+simultaneous intervals. `RULES` below states the rules in the words every report prints.
 """
 
 from __future__ import annotations
@@ -118,6 +111,11 @@ def stat(
     )
 
 
+def _machines_note(machines: frozenset[str]) -> str:
+    # Float sums differ between CPUs and torch versions; a difference may be partly theirs.
+    return f"; NOT ONE MACHINE: the runs ran on {' and on '.join(sorted(machines))}" if len(machines) > 1 else ""
+
+
 def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str, *, family: int = 1, **kw) -> Verdict:
     """Decide a − b against `margin`: side "above" claims a − b > margin; "below" claims
     a − b < margin. `family`: how many comparisons the claim makes together (Bonferroni).
@@ -130,9 +128,7 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
     diff, digits = a.mean - b.mean, max(a.digits, b.digits)
     sign = ">" if side == "above" else "<"
     numbers = f"{a.text()} vs {b.text()}; difference {diff:+.{digits}f}, claimed {sign} {margin:+g}"
-    if len(a.machines | b.machines) > 1:
-        # Float sums differ between CPUs and torch versions; a difference may be partly theirs.
-        numbers += f"; NOT ONE MACHINE: the runs ran on {' and on '.join(sorted(a.machines | b.machines))}"
+    numbers += _machines_note(a.machines | b.machines)
     if a.one_seed or b.one_seed:
         agrees = (diff > margin) if side == "above" else (diff < margin)
         point = "agrees" if agrees else "disagrees"
@@ -193,8 +189,7 @@ def collapsed(
     ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
     numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below {COLLAPSED:.2f}×, spread from {SPREAD:.2f}×)"
     pixels = s.iloc[0].get(PIXELS) if col == METRIC else None  # the pixels are scored on the verdicts' metric
-    if pixels is not None and not _isna(pixels):
-        numbers += f"; the raw pixels {pixels:.1f}"
+    numbers += "" if pixels is None or _isna(pixels) else f"; the raw pixels {pixels:.1f}"
     rank, bounded = s.iloc[0].get("effective_rank"), bool(s.iloc[0].get("spread_bounded", False))
     # Where BatchNorm holds the spread up, the rank shows what the spread cannot: how many
     # directions the projections use. Elsewhere it is scale-free and would read the shape of
@@ -266,9 +261,8 @@ def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: floa
         f"{m} rows, each against the same baseline on simultaneous intervals: {below} lie wholly below "
         f"{margin:+g}, {above} wholly above; the highest: {parts[worst].numbers}"
     )
-    machines = frozenset().union(*(r.machines for r in rows), base.machines if base is not None else frozenset())
-    if len(machines) > 1 and "NOT ONE MACHINE" not in numbers:  # another row than the highest mixed them
-        numbers += f"; NOT ONE MACHINE: the rows ran on {' and on '.join(sorted(machines))}"
+    if "NOT ONE MACHINE" not in numbers:  # another row than the highest may have mixed them
+        numbers += _machines_note(frozenset().union(*(r.machines for r in (*rows, base) if r is not None)))
     return Verdict(claim, combined.outcome, numbers, family=m, **kw)
 
 
