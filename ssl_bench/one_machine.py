@@ -46,12 +46,17 @@ def _records(folder: Path) -> list[tuple[str, dict]]:
     return out
 
 
-def grid_machines(out: Path, grid: str) -> set[str]:
-    """The machines the finished runs of one grid (`ssl-bench run` flags) ran on."""
+def parse_grid(grid: str):
+    """(ablation, methods or None) of a grid given as `ssl-bench run` flags."""
     flags = shlex.split(grid)
     opts = dict(zip(flags[::2], flags[1::2], strict=True))
-    ablation = resolve_ablation(opts["--ablation"], opts.get("--paper"))
     methods = opts["--method"].split(",") if "--method" in opts else None
+    return resolve_ablation(opts["--ablation"], opts.get("--paper")), methods
+
+
+def grid_machines(out: Path, grid: str) -> set[str]:
+    """The machines the finished runs of one grid (`ssl-bench run` flags) ran on."""
+    ablation, methods = parse_grid(grid)
     found = _records(out / ablation.name)
     seeds = sorted({int(r["labels"]["seed"]) for _, r in found if "seed" in (r.get("labels") or {})})
     if not seeds:

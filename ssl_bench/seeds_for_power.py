@@ -14,12 +14,12 @@ that the claims test, so the re-estimate does not look at the outcome it powers.
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ssl_bench.ablation import expand, resolve_ablation
+from ssl_bench.ablation import expand
+from ssl_bench.one_machine import parse_grid
 from ssl_bench.power import seeds_needed
 from ssl_bench.records import RECORD_NAME, load_records
 from ssl_bench.report import Report, build_report
@@ -44,10 +44,7 @@ def seeds_found(grid_dir: Path) -> list[int]:
 def seeds_to_add(out: Path, grid: str, preset: str = "cpu", most: int = MOST) -> list[int]:
     """The seeds after the grid's own that its claims need for the power target (at most
     `most` in all); none while fewer than two seeds have finished, as no noise is measured."""
-    flags = shlex.split(grid)
-    opts = dict(zip(flags[::2], flags[1::2], strict=True))
-    ablation = resolve_ablation(opts["--ablation"], opts.get("--paper"))
-    methods = opts["--method"].split(",") if "--method" in opts else None
+    ablation, methods = parse_grid(grid)
     seeds = seeds_found(out / ablation.name)
     if len(seeds) < 2:
         return []
