@@ -1,24 +1,24 @@
 #!/usr/bin/env bash
-# What needs CUDA, checked and measured on a GPU machine in two calls (A, then B).
+# What needs CUDA, checked and measured on a GPU machine in two phases (A, then B).
 #
 #   bash scripts/gpu-check.sh A    # CUDA-only tests, then every method's throughput (scripts/gpu-speed.sh)
 #   bash scripts/gpu-check.sh B    # time to accuracy: BYOL, ResNet-18 (CIFAR stem), full Fashion-MNIST at 32 px
 #
-# The machine has no network. Everything comes from the repo root: the wheels that are not
-# in its image in .whl/ (lightly and its needs, submitit), Fashion-MNIST's four IDX .gz files
-# in .gpudata/fashion-mnist/. Both are ignored by git (.git/info/exclude), so the call must
-# carry them. The package is installed from a copy of the source into $SITE (no network,
-# no build isolation: the image's setuptools). Results go to $OUT (default /tmp/out).
+# For a GPU machine with no network: everything comes from the repo root, where the wheels
+# its image lacks are placed in .whl/ beforehand (lightly and its needs, submitit) and
+# Fashion-MNIST's four IDX .gz files in .gpudata/fashion-mnist/ (both ignored by git, see
+# .gitignore). The package is installed from a copy of the source into $SITE (no network,
+# no build isolation: the image's setuptools). Logs go to $OUT (default /tmp/out).
 #
 # Environment (defaults are the GPU call's; for a check of the script itself on a CPU:
 #   DEVICE=cpu BATCH=8 STEPS=1 WARMUP=0 EPOCHS=1 TRAIN_SUBSET=500 TEST_SUBSET=250 OUT=/tmp/gpucheck \
 #   SPEED_DIR=/tmp/gpucheck-speed bash scripts/gpu-check.sh A   (then B)):
-#   DEVICE cuda; BUDGET seconds the phase may take in all (A 330, B 280), each step is cut
-#   to what is left; SITE /tmp/site.
+#   DEVICE cuda; BUDGET seconds the phase may take in all (default: no limit), each step is
+#   cut to what is left; SITE /tmp/site.
 #   A: STEPS 30, WARMUP 15, BATCH 512, METHODS / SWITCH_METHODS / WORKERS (see gpu-speed.sh),
 #      SPEED_DIR results/speed, TRAIN_SECONDS 180 (for the suggested EPOCHS of phase B).
 #   B: EPOCHS 30, KNN_EVERY (default: EPOCHS/10, at least 1), PROBE torch, BATCH (default:
-#      the preset's 512), TRAIN_SUBSET / TEST_SUBSET (default: the full 60k / 10k), RUN_OUT /tmp/gpu-tta.
+#      the preset's 512), TRAIN_SUBSET / TEST_SUBSET (default: the full 60k / 10k), RUN_OUT runs/gpu-tta.
 set -euo pipefail
 PHASE=${1:-}
 if [[ $PHASE != A && $PHASE != B ]]; then
@@ -31,7 +31,7 @@ DEVICE=${DEVICE:-cuda}
 SITE=${SITE:-/tmp/site}
 mkdir -p "$OUT"
 START=$(date +%s)
-if [[ $PHASE == A ]]; then BUDGET=${BUDGET:-330}; else BUDGET=${BUDGET:-280}; fi
+BUDGET=${BUDGET:-86400}  # a day: in effect no limit
 DEADLINE=$((START + BUDGET))
 export PYTHONUNBUFFERED=1
 
@@ -154,7 +154,7 @@ EOF
 }
 
 phase_b() {
-  local epochs=${EPOCHS:-30} run_out=${RUN_OUT:-/tmp/gpu-tta} rc
+  local epochs=${EPOCHS:-30} run_out=${RUN_OUT:-runs/gpu-tta} rc
   local knn_every=${KNN_EVERY:-$((epochs >= 10 ? epochs / 10 : 1))}
   local args=(--method byol --preset cifar10 --dataset fashion-mnist --data-dir .gpudata/fashion-mnist
     --device "$DEVICE" --epochs "$epochs" --out "$run_out"

@@ -10,7 +10,7 @@
 # It needs the package with the compare extra: pip install -e '.[compare]'. On a machine
 # with no network, download the wheels where there is one (pip download lightly submitit
 # -d .whl) and install them there with: pip install --no-index --find-links .whl lightly submitit.
-# (scripts/gpu-check.sh does all of this, with the wheels and data it carries.)
+# (scripts/gpu-check.sh does all of this, from the wheels in .whl/ and the data in .gpudata/.)
 # DEVICE, BATCH, STEPS and WARMUP may be set in the environment (e.g. DEVICE=cpu BATCH=16
 # STEPS=1 WARMUP=0 to check the script itself anywhere). Also:
 #   METHODS          methods in order (default: byol, then the methods lightly lacks, then

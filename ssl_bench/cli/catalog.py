@@ -12,7 +12,7 @@ def register(sub) -> None:
     dl.add_argument("--data-dir", required=True, help="where to put it; pass the same --data-dir to run")
     dl.set_defaults(func=cmd_download)
 
-    ls = sub.add_parser("list", help="list registered methods, datasets, presets or backbones")
+    ls = sub.add_parser("list", help="list registered methods, datasets, presets, backbones or ablations")
     ls.add_argument("what", choices=["methods", "datasets", "presets", "backbones", "ablations"])
     ls.set_defaults(func=cmd_list)
 
