@@ -152,12 +152,12 @@ def claims(summary, scale: Scale) -> list[Verdict]:
             scope=collapse_scope(scale),
         ),
     ]
-    ran = [s for s in (stat(summary, "byol", r, METRIC, r) for r in WITH_NEGATIVES) if s is not None]
+    grid = [r for r in WITH_NEGATIVES if r in set(summary.row)]  # the rows this scale runs
     out.append(
         none_above(
             f"adding negatives (beta > 0) does not improve BYOL by {NOT_BETTER:g} points or more (each of "
-            f"{len(ran)} of the {len(WITH_NEGATIVES)} beta > 0 rows, tested together)",
-            ran,
+            f"{len(grid)} of the {len(WITH_NEGATIVES)} beta > 0 rows, tested together)",
+            [stat(summary, "byol", r, METRIC, r) for r in grid],
             stat(summary, "byol", BYOL_ROW, METRIC, "BYOL"),
             NOT_BETTER,
             quote=QUOTE_NEGATIVES,

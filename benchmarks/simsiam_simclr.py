@@ -29,11 +29,10 @@ QUOTE = (
 
 
 def claims(summary, scale: Scale) -> list[Verdict]:
-    rows = [s for s in (stat(summary, "simclr", r, METRIC, r) for r in (PREDICTOR, STOPGRAD)) if s is not None]
     return [
         none_above(
             f"neither the predictor nor the stop-gradient improves SimCLR by {NEAR:g} point or more (tested together)",
-            rows,
+            [stat(summary, "simclr", r, METRIC, r) for r in (PREDICTOR, STOPGRAD)],
             stat(summary, "simclr", SIMCLR, METRIC, "SimCLR"),
             NEAR,
             quote=QUOTE,

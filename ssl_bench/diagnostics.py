@@ -6,6 +6,7 @@ oscillated (§4.4, Table 3d). Pure functions of a summary frame, on the verdicts
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ssl_bench.intervals import Stat
@@ -40,7 +41,7 @@ def not_collapsed(claim: str, summary: pd.DataFrame, method: str, row: str, col:
         flipped = flipped[: -len(said) - 1] + other + ")" if flipped.endswith(f"{said})") else flipped
     # The gain's comparison is read the other way too: no collapse claims a gain above the margin.
     numbers = v.numbers.replace("claimed < ", "claimed > ", 1)
-    return Verdict(claim, flipped, numbers, v.quote, v.metric, v.scope, v.family)
+    return replace(v, claim=claim, outcome=flipped, numbers=numbers)
 
 
 def spread_near_ideal(claim: str, summary: pd.DataFrame, method: str, row: str, **kw) -> Verdict:

@@ -55,6 +55,9 @@ def power_sentence(sd: float | None, metric_name: str) -> str:
     return (
         f"Seeds per row for {POWER * 100:.0f} % power: the fewest seeds per side at which a true difference "
         f'{EFFECT:g} point beyond a claim\'s margin reads "holds" with probability {POWER * 100:.0f} %, on the '
-        f"verdicts' one-sided Welch test (noncentral t, Bonferroni over the claim's comparisons), at the seed sd "
-        f"measured on these runs ({sd:.2f} points of {metric_name}, pooled over the grid's rows)."
+        f"verdicts' one-sided Welch test (noncentral t, Bonferroni over the claim's comparisons), per comparison, "
+        f"at the seed sd of the rows the claim compares (its noisiest comparison's standard error, read as the sd "
+        f"that would give it at equal seeds: √(Σ s²/2) over the means it reads, four for a difference of two "
+        f"drops), or, for a claim with one seed a side, the grid's sd pooled over its rows ({sd:.2f} points of "
+        f"{metric_name})."
     )

@@ -124,3 +124,15 @@ def collapse_scope(scale: Scale) -> str:
     if scale.learned is not None and scale.learned <= NEAR:
         return f"cannot show: training adds only {scale.learned:.1f} points, within the {NEAR:g} that marks collapse"
     return "" if scale.learned is None else f"{CAN}: the projections' spread and the gain over the random encoder"
+
+
+# What a scale can show, in words, written into every report and the results index.
+SCOPE_RULES = (
+    "What a scale can show: each claim says whether the scale its runs ran at can show it, and why. Training "
+    "there adds some points of top-1 over a random encoder of the same architecture (the paper's scale adds 71: "
+    "72.5 against 1.4, §3). A claim that asks for a gap as large as that cannot be shown, whatever the runs read, "
+    "and a claim that rows stay within such a margin cannot fail. A claim about colour cannot be shown on grey "
+    "images, and one about batch size is weak where BatchNorm sees far fewer images than the paper's 256. "
+    "Beyond that, every scale but the paper's is shorter and smaller: a verdict there says what holds at that "
+    "scale, not what holds at the paper's."
+)

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from ssl_bench.ablation import expand
 from ssl_bench.one_machine import parse_grid
-from ssl_bench.power import seeds_needed
 from ssl_bench.records import RECORD_NAME, load_records
 from ssl_bench.report import Report, build_report
 from ssl_bench.report.frame import join_records
@@ -56,13 +55,12 @@ def seeds_to_add(out: Path, grid: str, preset: str = "cpu", most: int = MOST) ->
 
 def more_seeds(rep: Report, seeds: Sequence[int], most: int = MOST) -> list[int]:
     """The seeds after `seeds` that the report's claims on its metric need for the power
-    target, at the seed noise pooled over its rows (at most `most` seeds in all)."""
-    sd = rep.seed_sd
+    target, each at the seed noise of the rows it compares (at most `most` seeds in all)."""
     on_metric = [v for v in rep.verdicts if v.testable and v.metric == rep.metric_name]
-    if sd is None or not on_metric:
+    if rep.seed_sd is None or not on_metric:
         return []  # no noise measured, or no claim reads the metric whose noise it is
     # A claim that needs more than `most` seeds (None) gets `most`: the cap, not the target.
-    want = max(seeds_needed(sd, family=v.family, most=most) or most for v in on_metric)
+    want = max(rep.seeds_needed(v, most=most) or most for v in on_metric)
     return list(range(max(seeds) + 1, max(seeds) + 1 + max(0, want - len(seeds))))
 
 

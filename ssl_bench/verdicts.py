@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ssl_bench.intervals import Stat, difference, welch_interval
+from ssl_bench.intervals import Stat, comparison_sd, difference, welch_interval
 from ssl_bench.scope import (  # noqa: F401  (re-exported: the ablations name them from here)
     CAN,
     METRIC,
@@ -22,6 +22,7 @@ from ssl_bench.scope import (  # noqa: F401  (re-exported: the ablations name th
     PIXELS,
     RANDOM,
     SCALE_METRIC,
+    SCOPE_RULES,
     Scale,
     collapse_scope,
     learned_span,
@@ -59,6 +60,7 @@ class Verdict:
     metric: str = ""  # which metric the verdict read
     scope: str = ""  # what the scale the runs ran at can show of this claim, and why
     family: int = 1  # how many comparisons it makes together (its intervals are Bonferroni over them)
+    noise: float = math.nan  # the seed sd its noisiest comparison reads as (`intervals.comparison_sd`)
 
     def __post_init__(self) -> None:
         if not any(self.outcome.startswith(o) for o in OUTCOMES):
@@ -104,7 +106,7 @@ def stat(
         label or f"{method} {row}",
         float(item[col]),
         float(item.get(f"{col}_std", math.nan)),
-        int(item["n"]),
+        int(item.get(f"{col}_n", item["n"])),  # the runs that scored this column, not only finished
         asked,
         machines=machines,
         digits=digits,
@@ -140,7 +142,7 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
         outcome = HOLDS if low > margin else FAILS if high < margin else CANNOT_TELL
     else:
         outcome = HOLDS if high < margin else FAILS if low > margin else CANNOT_TELL
-    return Verdict(claim, outcome, numbers, family=family, **kw)
+    return Verdict(claim, outcome, numbers, family=family, noise=comparison_sd(a, b), **kw)
 
 
 def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> Stat | None:
@@ -210,13 +212,13 @@ def collapsed(
         outcome = CANNOT_TELL
         if working is not None:
             intact = stat(summary, method, working, col, f"{working}: trained")
-            fall = compare("far below", intact, trained, FAR, "above")
+            fall = compare("far below", intact, trained, FAR, "above", family=v.family)
             numbers += f"; against the intact {working}: {fall.outcome} ({fall.numbers})"
             if fall.outcome == HOLDS:
                 outcome = HOLDS  # collapsed projections, far below the working method
         if outcome == CANNOT_TELL:
             numbers += "; collapsed projections, yet the encoder gained: the signals disagree"
-    return Verdict(claim, outcome, numbers, v.quote, v.metric, v.scope, v.family)
+    return replace(v, claim=claim, outcome=outcome, numbers=numbers)
 
 
 def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
@@ -234,18 +236,20 @@ def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
         outcome = NOT_ENOUGH
     else:
         outcome = CANNOT_TELL
-    return Verdict(claim, outcome, numbers, family=max((p.family for p in parts), default=1), **kw)
+    family = max((p.family for p in parts), default=1)
+    noise = max((p.noise for p in parts if not math.isnan(p.noise)), default=math.nan)
+    return Verdict(claim, outcome, numbers, family=family, noise=noise, **kw)
 
 
-def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: float, **kw) -> Verdict:
+def none_above(claim: str, expected: Sequence[Stat | None], base: Stat | None, margin: float, **kw) -> Verdict:
     """A claim about a family of rows: no row's mean exceeds `base`'s by `margin` or more.
-    Every row is compared, on Bonferroni-simultaneous intervals over all of them, never
-    only the best-looking one: holds when every row's interval lies below the margin, does
-    not hold when any row's lies above it. The numbers name the row with the highest upper
-    bound, the one that decides a "holds"."""
+    Every row the grid runs is compared (None: one with no finished run, so the family is
+    not yet whole), on Bonferroni-simultaneous intervals over all of them, never only the
+    best-looking one: holds when every row's interval lies below the margin, does not hold
+    when any row's lies above it. The numbers name the row with the highest upper bound."""
+    rows, m = [r for r in expected if r is not None], len(expected)
     if not rows:
         return Verdict(claim, NOT_ENOUGH, "no finished row", **kw)
-    m = len(rows)
     parts = [compare(r.label, r, base, margin, "below", family=m) for r in rows]
     combined = all_of(claim, parts, **kw)
     below = sum(p.outcome == HOLDS for p in parts)
@@ -256,20 +260,25 @@ def none_above(claim: str, rows: Sequence[Stat], base: Stat | None, margin: floa
             return r.mean - (base.mean if base is not None else 0.0)
         return welch_interval(r, base, m)[1]
 
-    worst = max(range(m), key=lambda k: upper(rows[k]))
+    worst = max(range(len(rows)), key=lambda k: upper(rows[k]))
     numbers = (
         f"{m} rows, each against the same baseline on simultaneous intervals: {below} lie wholly below "
         f"{margin:+g}, {above} wholly above; the highest: {parts[worst].numbers}"
     )
     if "NOT ONE MACHINE" not in numbers:  # another row than the highest may have mixed them
         numbers += _machines_note(frozenset().union(*(r.machines for r in (*rows, base) if r is not None)))
-    return Verdict(claim, combined.outcome, numbers, family=m, **kw)
+    outcome = combined.outcome
+    if len(rows) < m:  # "holds" on part of the family is a claim about fewer rows; one row above is enough
+        numbers = f"{m - len(rows)} of the {m} rows have no finished run; {numbers}"
+        outcome = outcome if outcome == FAILS else NOT_ENOUGH
+    return Verdict(claim, outcome, numbers, family=m, noise=combined.noise, **kw)
 
 
 # The rules above in words, written into every report and the results index.
 RULES = (
     "How a verdict is decided: the difference of two means over seeds, unpaired, with its 95 % Welch t-interval "
-    "(Welch–Satterthwaite degrees of freedom; at 3 seeds a side the standard error is multiplied by about 2.8), "
+    "(Welch–Satterthwaite degrees of freedom where both sides have the same seeds, at 3 seeds a side a multiplier of "
+    "2.8 to 4.3 on the standard error; Hsu's, the fewer seeds less one, where they differ), "
     "is compared with the margin each claim states. It holds only when the whole interval clears the margin on "
     "the claimed side, does not hold only when the whole interval lies on the other side, and otherwise cannot "
     "tell; with one seed on either side it gives the point estimate only. A claim that makes m comparisons at "
@@ -285,13 +294,4 @@ RULES = (
     "encoder says (the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %). A small model trained briefly "
     "stays close to its initialisation, so at such a scale a verdict on collapse reads the projections and the "
     "gain, never the top-1 against chance."
-)
-SCOPE_RULES = (
-    "What a scale can show: each claim says whether the scale its runs ran at can show it, and why. Training "
-    "there adds some points of top-1 over a random encoder of the same architecture (the paper's scale adds 71: "
-    "72.5 against 1.4, §3). A claim that asks for a gap as large as that cannot be shown, whatever the runs read, "
-    "and a claim that rows stay within such a margin cannot fail. A claim about colour cannot be shown on grey "
-    "images, and one about batch size is weak where BatchNorm sees far fewer images than the paper's 256. "
-    "Beyond that, every scale but the paper's is shorter and smaller: a verdict there says what holds at that "
-    "scale, not what holds at the paper's."
 )

@@ -6,8 +6,9 @@ import math
 import numpy as np
 import pytest
 
+from ssl_bench.intervals import comparison_sd
 from ssl_bench.power import pooled_sd, power, seeds_needed
-from ssl_bench.verdicts import HOLDS, Stat, compare
+from ssl_bench.verdicts import HOLDS, Stat, compare, difference
 
 TRIALS = 4000
 
@@ -74,10 +75,45 @@ def test_the_sweep_adds_the_seeds_the_noisiest_claim_needs_up_to_the_cap(spread)
     rep = _report(spread)
     assert rep.seed_sd == pytest.approx(spread)
     on_metric = [v for v in rep.verdicts if v.testable and v.metric == rep.metric_name]
-    want = max(min(seeds_needed(spread, family=v.family, most=MOST) or MOST, MOST) for v in on_metric)
+    want = max(min(rep.seeds_needed(v, most=MOST) or MOST, MOST) for v in on_metric)
     added = more_seeds(rep, [0, 1, 2])
     assert added == list(range(3, max(want, 3)))  # the next seeds, in order, none if three suffice
     assert len(added) + 3 <= MOST
     assert (added == []) == (want <= 3)
-    # the stop-gradient grid's own noise at 20 epochs (0.41) asks one seed more; far more noise hits the cap
-    assert {0.1: [], 0.4: [3], 3.0: list(range(3, MOST))}.get(spread, added) == added
+    # Its claims compare a trained row (sd `spread`) with its random-init encoder (sd 0 here), so each is
+    # powered at spread/√2: 0.4 needs no seed more, 0.6 two; far more noise hits the cap.
+    assert {0.1: [], 0.4: [], 0.6: [3, 4], 3.0: list(range(3, MOST))}[spread] == added
+
+
+def test_a_difference_of_two_drops_is_powered_at_its_four_means():
+    """A claim comparing two methods' drops reads four means: its standard error is
+    s·√(4/n), so it is powered as a comparison at sd s·√2, and the power computed there
+    is what the real verdict code does (by simulation)."""
+    sd, n, margin, effect = 0.5, 6, 2.0, 1.0
+    cell = Stat("x", 0.0, sd, n)
+    drop = difference("d", cell, cell)
+    assert comparison_sd(drop, drop) == pytest.approx(sd * math.sqrt(2))
+    assert comparison_sd(cell, cell) == pytest.approx(sd)
+    rng, hits = np.random.default_rng(5), 0
+    for _ in range(TRIALS):
+        x = [rng.normal(0.0, sd, n) for _ in range(4)]
+        s = [Stat(str(k), float(v.mean()), float(v.std(ddof=1)), n) for k, v in enumerate(x)]
+        a = difference("a", s[0], s[1])
+        a = Stat("a", a.mean + margin + effect, a.std, a.n, None, a.terms)
+        hits += compare("c", a, difference("b", s[2], s[3]), margin, "above").outcome == HOLDS
+    want = power(n, sd * math.sqrt(2), effect)
+    assert abs(hits / TRIALS - want) <= 4 * math.sqrt(want * (1 - want) / TRIALS) + 0.03
+    assert want < power(n, sd, effect) - 0.2  # powered at s, as if two means, it would promise far more
+
+
+def test_a_claim_on_a_noisy_row_is_powered_at_that_row_not_the_pooled_noise():
+    """Pooling over rows hides a noisy one: the claims that read it need more seeds."""
+    quiet, noisy = Stat("q", 0.0, 0.2, 3), Stat("n", 0.0, 1.2, 3)
+    v_quiet = compare("c", quiet, quiet, 1.0, "above")
+    v_noisy = compare("c", noisy, quiet, 1.0, "above")
+    assert v_noisy.noise == pytest.approx(math.sqrt((1.2**2 + 0.2**2) / 2))
+    assert (
+        seeds_needed(v_noisy.noise)
+        > seeds_needed(pooled_sd([0.2, 0.2, 0.2, 1.2], [3] * 4))
+        > seeds_needed(v_quiet.noise)
+    )

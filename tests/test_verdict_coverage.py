@@ -40,6 +40,38 @@ def test_a_difference_on_the_margin_holds_at_most_2_5_percent(n, sd_a, sd_b):
     assert rate >= 0.01, f"{rate:.2%}: far more cautious than stated"
 
 
+@pytest.mark.parametrize(
+    "n_a, sd_a, n_b, sd_b", [(2, 1.5, 8, 0.3), (3, 1.5, 8, 0.3), (3, 1.5, 4, 0.3), (4, 0.3, 3, 1.5)]
+)
+def test_unequal_seed_counts_on_the_margin_hold_at_most_2_5_percent(n_a, sd_a, n_b, sd_b):
+    """A failed seed, or a grid with more seeds than the one it is compared with, leaves
+    the two sides unequal; where the side with fewer seeds is the noisier one, Welch's
+    degrees of freedom read "holds" on the margin about 5 % of the time at 2 against 8."""
+    rng = np.random.default_rng(n_a * 10 + n_b)
+    margin = 1.0
+
+    def decide():
+        a, b = _stat(rng, "a", margin, sd_a, n_a), _stat(rng, "b", 0.0, sd_b, n_b)
+        return compare("c", a, b, margin, "above").outcome
+
+    rate = _rate(decide)
+    assert rate <= CEILING, f"false 'holds' {rate:.2%} at n={n_a} (sd {sd_a}) vs n={n_b} (sd {sd_b})"
+
+
+def test_welch_degrees_of_freedom_at_unequal_seeds_would_fail_this_check():
+    """The check can fail: Welch's df at 2 seeds (sd 1.5) against 8 (sd 0.3)."""
+    from ssl_bench.intervals import t_quantile
+
+    rng = np.random.default_rng(11)
+    hits = 0
+    for _ in range(TRIALS):
+        a, b = _stat(rng, "a", 1.0, 1.5, 2), _stat(rng, "b", 0.0, 0.3, 8)
+        va, vb = a.std**2 / 2, b.std**2 / 8
+        df = (va + vb) ** 2 / (va**2 / 1 + vb**2 / 7)
+        hits += a.mean - b.mean - t_quantile(0.975, df) * math.sqrt(va + vb) > 1.0
+    assert hits / TRIALS > CEILING
+
+
 def test_two_standard_errors_would_fail_this_check():
     """The check can fail: ± 2 SE at n = 3 (what a naive interval uses) reads "holds" on
     the margin far more often than 2.5 %."""

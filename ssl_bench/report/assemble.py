@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -86,16 +87,17 @@ class Report:
         """The seed noise of the verdicts' metric, pooled over this grid's (method, row) cells."""
         if not len(self.summary):
             return None
-        return pooled_sd(self.summary[f"{METRIC}_std"], self.summary.n)
+        return pooled_sd(self.summary[f"{METRIC}_std"], self.summary.get(f"{METRIC}_n", self.summary.n))
 
-    def seeds_needed(self, v: Verdict) -> int | None:
-        """Seeds per row for the power target, at this grid's seed noise of its metric; None
-        for a verdict that reads another quantity (the loss, the spread), whose noise is not
-        that one."""
-        sd = self.seed_sd
+    def seeds_needed(self, v: Verdict, most: int = 50) -> int | None:
+        """Seeds per row for the power target (None beyond `most`), at the seed noise of the
+        rows the claim compares (its noisiest comparison, as its Welch standard error reads
+        it), or this grid's pooled noise where the claim measured none (one seed); None for a
+        verdict that reads another quantity (the loss, the spread), whose noise is not that one."""
+        sd = self.seed_sd if math.isnan(v.noise) else v.noise
         if sd is None or (v.metric and v.metric != self.metric_name):
             return None
-        return seeds_needed(sd, family=v.family)
+        return seeds_needed(sd, family=v.family, most=most)
 
     def power_note(self, v: Verdict) -> str:
         n = self.seeds_needed(v)

@@ -218,6 +218,7 @@ def summarize(
             vals = d[col].dropna().to_numpy()
             item[col] = float(vals.mean()) if len(vals) else float("nan")
             item[f"{col}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else float("nan")
+            item[f"{col}_n"] = len(vals)  # the seeds that scored it: a finished run may lack a curve
         item["z_std_ideal"] = float(d.z_std_ideal.mean()) if len(d) else float("nan")
         item["spread_bounded"] = bool(d.spread_bounded.any()) if len(d) else False
         item["machines"] = "\n".join(sorted(set(d.machine.dropna()))) if "machine" in d else ""  # names hold "; "
