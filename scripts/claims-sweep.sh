@@ -12,7 +12,7 @@
 # each grid holds only the rows its claims read: 40 points a seed, 32 distinct runs of 20
 # epochs (a config two grids share trains once; 14 of them the BYOL paper's). The report
 # prints, for each claim, how many seeds it needs for 80 % power at the seed noise measured
-# on the runs so far, and the sweep then adds them (below).
+# on the runs so far, and the sweep then adds them to the rows that claim reads (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-results/records}
@@ -38,17 +38,19 @@ for grid in "${GRIDS[@]}"; do
     ssl-bench run $grid --seed "$seed" --jobs "$JOBS" --out "$OUT"
   done
 done
-# Then each grid to the seeds its claims need for 80 % power at the seed noise its runs
-# measured (the report's "seeds for 80 % power", at most 8), asked once per grid: the noise
-# is re-estimated from each row's spread over its seeds, never from the differences the
-# claims test (`ssl_bench/seeds_for_power.py`). POWER_SEEDS=0 keeps the seeds of SEEDS.
+# Then each claim to the seeds it needs for 80 % power at the seed noise of the rows it
+# compares (the report's "seeds for 80 % power", at most 8), on those rows only, asked once
+# per grid: the noise is re-estimated from each row's spread over its seeds, never from the
+# differences the claims test (`ssl_bench/seeds_for_power.py`). Each line it prints is a
+# seed, a method and that seed's rows, tab-separated. POWER_SEEDS=0 keeps the seeds of SEEDS.
 if [ "${POWER_SEEDS:-1}" = 1 ]; then
   for grid in "${GRIDS[@]}"; do
-    more=$(python -m ssl_bench.seeds_for_power "$OUT" "$grid")
-    for seed in ${more//,/ }; do
+    while IFS=$'\t' read -r -a run; do
+      rows=()
+      for row in "${run[@]:2}"; do rows+=(--row "$row"); done
       # shellcheck disable=SC2086
-      ssl-bench run $grid --seed "$seed" --jobs "$JOBS" --out "$OUT"
-    done
+      ssl-bench run $grid --method "${run[1]}" "${rows[@]}" --seed "${run[0]}" --jobs "$JOBS" --out "$OUT" </dev/null
+    done < <(python -m ssl_bench.seeds_for_power "$OUT" "$grid")
   done
 fi
 ssl-bench report --ablation all --seeds found --runs "$OUT" --out results

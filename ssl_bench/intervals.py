@@ -30,6 +30,7 @@ class Stat:
     parts: tuple[tuple[float, int], ...] = ()
     machines: frozenset[str] = frozenset()  # the devices and torch versions its runs ran on
     digits: int = 1  # decimals it prints with: 1 for points of top-1, more for a ratio near 1
+    cells: frozenset[tuple[str, str]] = frozenset()  # the grid's (method, row) cells it was read from
 
     @classmethod
     def bound(cls, label: str, value: float, digits: int = 1) -> Stat:
@@ -99,7 +100,24 @@ def comparison_sd(a: Stat, b: Stat) -> float:
 def difference(label: str, r: Stat, b: Stat) -> Stat:
     """r − b as one Stat, carrying both sides' variance terms for Welch–Satterthwaite."""
     if r.one_seed or b.one_seed or r.exact or b.exact:
-        return Stat(label, r.mean - b.mean, math.nan, min(r.n, b.n), None, machines=r.machines | b.machines)
+        return Stat(
+            label,
+            r.mean - b.mean,
+            math.nan,
+            min(r.n, b.n),
+            None,
+            machines=r.machines | b.machines,
+            cells=r.cells | b.cells,
+        )
     se = math.sqrt(r.std**2 / r.n + b.std**2 / b.n)
     n = min(r.n, b.n)
-    return Stat(label, r.mean - b.mean, se * math.sqrt(n), n, None, r.terms + b.terms, r.machines | b.machines)
+    return Stat(
+        label,
+        r.mean - b.mean,
+        se * math.sqrt(n),
+        n,
+        None,
+        r.terms + b.terms,
+        r.machines | b.machines,
+        cells=r.cells | b.cells,
+    )

@@ -61,6 +61,7 @@ class Verdict:
     scope: str = ""  # what the scale the runs ran at can show of this claim, and why
     family: int = 1  # how many comparisons it makes together (its intervals are Bonferroni over them)
     noise: float = math.nan  # the seed sd its noisiest comparison reads as (`intervals.comparison_sd`)
+    cells: frozenset[tuple[str, str]] = frozenset()  # the (method, row) cells it compares
 
     def __post_init__(self) -> None:
         if not any(self.outcome.startswith(o) for o in OUTCOMES):
@@ -110,6 +111,7 @@ def stat(
         asked,
         machines=machines,
         digits=digits,
+        cells=frozenset({(method, row)}),
     )
 
 
@@ -142,7 +144,7 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
         outcome = HOLDS if low > margin else FAILS if high < margin else CANNOT_TELL
     else:
         outcome = HOLDS if high < margin else FAILS if low > margin else CANNOT_TELL
-    return Verdict(claim, outcome, numbers, family=family, noise=comparison_sd(a, b), **kw)
+    return Verdict(claim, outcome, numbers, family=family, noise=comparison_sd(a, b), cells=a.cells | b.cells, **kw)
 
 
 def drop(summary: pd.DataFrame, method: str, row: str, base: str, col: str) -> Stat | None:
@@ -238,7 +240,8 @@ def all_of(claim: str, parts: Sequence[Verdict], **kw) -> Verdict:
         outcome = CANNOT_TELL
     family = max((p.family for p in parts), default=1)
     noise = max((p.noise for p in parts if not math.isnan(p.noise)), default=math.nan)
-    return Verdict(claim, outcome, numbers, family=family, noise=noise, **kw)
+    cells = frozenset().union(*(p.cells for p in parts))
+    return Verdict(claim, outcome, numbers, family=family, noise=noise, cells=cells, **kw)
 
 
 def none_above(claim: str, expected: Sequence[Stat | None], base: Stat | None, margin: float, **kw) -> Verdict:
@@ -271,7 +274,7 @@ def none_above(claim: str, expected: Sequence[Stat | None], base: Stat | None, m
     if len(rows) < m:  # "holds" on part of the family is a claim about fewer rows; one row above is enough
         numbers = f"{m - len(rows)} of the {m} rows have no finished run; {numbers}"
         outcome = outcome if outcome == FAILS else NOT_ENOUGH
-    return Verdict(claim, outcome, numbers, family=m, noise=combined.noise, **kw)
+    return Verdict(claim, outcome, numbers, family=m, noise=combined.noise, cells=combined.cells, **kw)
 
 
 # The rules above in words, written into every report and the results index.

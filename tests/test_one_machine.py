@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from ssl_bench.ablation import expand, get_ablation
@@ -70,3 +71,44 @@ def test_the_sweep_script_stops_before_launching_on_another_machine(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "Other CPU (8 cores; avx2), torch unknown" in done.stderr
     assert sorted(q.name for q in tmp_path.iterdir()) == ["batch_size"]  # nothing launched
+
+
+def test_the_power_pass_runs_each_printed_seed_on_its_own_rows(tmp_path):
+    """The sweep's second pass hands each line of `ssl_bench.seeds_for_power` (seed, method,
+    rows, tab-separated; row labels with spaces and brackets) to `ssl-bench run` intact."""
+    stubs, log = tmp_path / "bin", tmp_path / "calls.jsonl"
+    stubs.mkdir()
+    (stubs / "ssl-bench").write_text(
+        f"#!{sys.executable}\nimport json, sys\nopen({str(log)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+    )
+    (stubs / "python").write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        "if sys.argv[1:3] == ['-m', 'ssl_bench.seeds_for_power'] and 'heads_bn' in sys.argv[4]:\n"
+        "    print('3\\tsimsiam\\t(a) no BN\\t(c) BN on hidden layers')\n"
+        "    print('4\\tsimsiam\\t(a) no BN')\n"
+    )
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "MIXED_MACHINES": "1", "PATH": f"{stubs}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "scripts/claims-sweep.sh"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    power = [c for c in calls if "--row" in c]
+    head = ["run", "--paper", "simsiam", "--ablation", "heads_bn", "--method", "simsiam"]
+    assert power == [
+        [
+            *head,
+            "--row",
+            "(a) no BN",
+            "--row",
+            "(c) BN on hidden layers",
+            "--seed",
+            "3",
+            "--jobs",
+            "1",
+            "--out",
+            env["OUT"],
+        ],
+        [*head, "--row", "(a) no BN", "--seed", "4", "--jobs", "1", "--out", env["OUT"]],
+    ]
+    assert calls[-1][:3] == ["report", "--ablation", "all"]  # then the index of both papers

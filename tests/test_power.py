@@ -48,15 +48,18 @@ def test_pooled_sd_weights_each_cell_by_its_degrees_of_freedom():
     assert pooled_sd([float("nan"), 1.0], [3, 1]) is None
 
 
-def _report(spread: float):
+def _report(spread: float, without_spread: float | None = None):
     """The stop-gradient grid at the cpu preset, three seeds a row, each row's seeds at
-    its mean ± `spread` (so the pooled seed sd is `spread`)."""
+    its mean ± `spread` (so the pooled seed sd is `spread`), or ± `without_spread` for the
+    row without stop-gradient where given."""
     from ssl_bench.ablation import expand, get_ablation
     from ssl_bench.report import Entry, build_report
 
     ablation, entries = get_ablation("simsiam_stop_gradient"), []
     for p in expand(ablation, preset="cpu", seeds=[0, 1, 2]):
-        v = (0.85 if "without" not in p.row else 0.84) + (p.seed - 1) * spread / 100
+        without = "without" in p.row
+        sd = without_spread if without and without_spread is not None else spread
+        v = (0.85 if not without else 0.84) + (p.seed - 1) * sd / 100
         record = {
             "status": "done",
             "metrics": {"linear_top1": v, "knn_top1": v, "z_std": 0.06, "z_std_ideal": 0.0625, "final_loss": -3.0},
@@ -69,20 +72,43 @@ def _report(spread: float):
 
 
 @pytest.mark.parametrize("spread", [0.1, 0.4, 0.6, 3.0])
-def test_the_sweep_adds_the_seeds_the_noisiest_claim_needs_up_to_the_cap(spread):
+def test_the_sweep_adds_the_seeds_each_claim_needs_to_its_rows_up_to_the_cap(spread):
     from ssl_bench.seeds_for_power import MOST, more_seeds
 
     rep = _report(spread)
     assert rep.seed_sd == pytest.approx(spread)
     on_metric = [v for v in rep.verdicts if v.testable and v.metric == rep.metric_name]
-    want = max(min(rep.seeds_needed(v, most=MOST) or MOST, MOST) for v in on_metric)
+    want: dict = {}
+    for v in on_metric:
+        for cell in v.cells:
+            want[cell] = max(want.get(cell, 0), min(rep.seeds_needed(v, most=MOST) or MOST, MOST))
     added = more_seeds(rep, [0, 1, 2])
-    assert added == list(range(3, max(want, 3)))  # the next seeds, in order, none if three suffice
-    assert len(added) + 3 <= MOST
-    assert (added == []) == (want <= 3)
+    assert added == {cell: list(range(n)) for cell, n in want.items() if n > 3}  # the grid's seeds, then the next
+    assert all(len(seeds) <= MOST for seeds in added.values())
     # Its claims compare a trained row (sd `spread`) with its random-init encoder (sd 0 here), so each is
     # powered at spread/√2: 0.4 needs no seed more, 0.6 two; far more noise hits the cap.
-    assert {0.1: [], 0.4: [], 0.6: [3, 4], 3.0: list(range(3, MOST))}[spread] == added
+    longest = max((len(s) for s in added.values()), default=3)
+    assert {0.1: 3, 0.4: 3, 0.6: 5, 3.0: MOST}[spread] == longest
+
+
+def test_a_noisy_row_gets_seeds_the_quiet_rows_do_not():
+    """Only the claims that read the noisy row ask for more seeds, and only on their rows."""
+    from ssl_bench.seeds_for_power import MOST, missing_runs, more_seeds
+
+    added = more_seeds(_report(0.1, without_spread=3.0), [0, 1, 2])
+    assert added and all("without" in row for _, row in added)
+    assert all(seeds == list(range(MOST)) for seeds in added.values())
+    (cell,) = added
+    runs = missing_runs(added, {cell: {0, 1, 2, 3}}, row_order=[cell[1]])
+    assert runs == [(seed, cell[0], [cell[1]]) for seed in range(4, MOST)]  # seed by seed, none it has
+
+
+def test_missing_runs_go_seed_by_seed_in_the_grid_s_row_order():
+    from ssl_bench.seeds_for_power import missing_runs
+
+    wanted = {("m", "b"): [0, 1, 2, 3, 4], ("m", "a"): [0, 1, 2, 3], ("k", "a"): [0, 1, 2, 3]}
+    done = {("m", "a"): {0, 1, 2}, ("m", "b"): {0, 1, 2, 3}, ("k", "a"): {0, 1, 2}}
+    assert missing_runs(wanted, done, row_order=["a", "b"]) == [(3, "k", ["a"]), (3, "m", ["a"]), (4, "m", ["b"])]
 
 
 def test_a_difference_of_two_drops_is_powered_at_its_four_means():
