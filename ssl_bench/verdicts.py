@@ -171,38 +171,34 @@ def collapsed(
     working: str | None = None,
     **kw,
 ) -> Verdict:
-    """Collapse, judged against the run's own random-init encoder: the trained encoder is
-    no better than a randomly initialised one of the same architecture (its top-1 gain
-    over it stays below NEAR points, interval included) and, where the projections'
-    spread was measured, it is under COLLAPSED of its spread-out value 1/√d. Collapsed
-    projections also read collapse where top-1 stays more than FAR points below the
-    method's `working` row (its intact configuration), whatever a small gain over the
-    random encoder says: the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %
-    (Tables 5, 19). Not collapsed: the projections are spread (SPREAD or more), or the gain
-    clears NEAR points over projections that did not collapse; collapsed projections with
-    such a gain and no such fall cannot tell. Projections that shrank in between decide
-    nothing: only a clear gain does. Where the projector ends in BatchNorm without affine parameters
-    (`spread_bounded`: SimSiam's head), every channel keeps its spread unless the input is
-    constant: only a collapsed spread is read there, and otherwise the gain decides."""
+    """Collapse, judged against the run's own random-init encoder, as RULES states it: the
+    gain over it (below NEAR points, interval included) and the projections' spread over
+    1/√d (under COLLAPSED; from SPREAD up, spread out), a fall of more than FAR points below
+    the method's `working` row (its intact configuration) for collapsed projections over a
+    small gain (the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %, Tables 5, 19),
+    and, where the projector ends in BatchNorm without affine parameters (`spread_bounded`:
+    SimSiam's head), only a collapsed spread read. Seeds that disagree on collapse decide nothing."""
     trained = stat(summary, method, row, col, f"{row}: trained")
     random = stat(summary, method, row, random_col, "random-init encoder")
     v = compare(claim, trained, random, NEAR, "below", **kw)
     s = summary[(summary.method == method) & (summary.row == row)]
     if not len(s) or _isna(s.iloc[0].get("z_std")) or _isna(s.iloc[0].get("z_std_ideal")):
         return v
-    ratio = float(s.iloc[0]["z_std"] / s.iloc[0]["z_std_ideal"])
+    c = s.iloc[0]
+    ratio, k, n = float(c["z_std"] / c["z_std_ideal"]), c.get("z_collapsed"), c.get("z_ratio_n")
     numbers = f"{v.numbers}; z std {ratio:.2f}× 1/√d (collapsed below {COLLAPSED:.2f}×, spread from {SPREAD:.2f}×)"
-    pixels = s.iloc[0].get(PIXELS) if col == METRIC else None  # the pixels are scored on the verdicts' metric
+    split = not _isna(k) and not _isna(n) and 0 < k < n  # some seeds collapsed, others did not
+    numbers += f", {int(k)} of {int(n)} seeds collapsed" if not _isna(k) and not _isna(n) and n > 1 else ""
+    pixels = c.get(PIXELS) if col == METRIC else None  # the pixels are scored on the verdicts' metric
     numbers += "" if pixels is None or _isna(pixels) else f"; the raw pixels {pixels:.1f}"
-    rank, bounded = s.iloc[0].get("effective_rank"), bool(s.iloc[0].get("spread_bounded", False))
     # Where BatchNorm holds the spread up, the rank shows what the spread cannot: how many
     # directions the projections use. Elsewhere it is scale-free and would read the shape of
     # whatever noise is left around a collapsed point, so it is not printed.
-    if bounded and not _isna(rank):
-        numbers += f"; effective rank {rank:.1f} of {round(float(s.iloc[0]['z_std_ideal']) ** -2)}"
+    if (bounded := bool(c.get("spread_bounded", False))) and not _isna(c.get("effective_rank")):
+        numbers += f"; effective rank {c['effective_rank']:.1f} of {round(float(c['z_std_ideal']) ** -2)}"
     outcome = v.outcome
     decided = v.outcome in (HOLDS, CANNOT_TELL)  # both sides had seeds enough to decide on
-    if ratio >= COLLAPSED and bool(s.iloc[0].get("spread_bounded", False)):
+    if ratio >= COLLAPSED and bounded:
         numbers += "; the projector's output BatchNorm keeps this spread up, so the gain decides"
     elif ratio >= SPREAD and decided:
         outcome = FAILS  # spread-out projections: no collapse, whatever the probe says
@@ -220,6 +216,8 @@ def collapsed(
                 outcome = HOLDS  # collapsed projections, far below the working method
         if outcome == CANNOT_TELL:
             numbers += "; collapsed projections, yet the encoder gained: the signals disagree"
+    if split and outcome in (HOLDS, FAILS):  # the mean spread would hide the seeds that went the other way
+        outcome, numbers = CANNOT_TELL, numbers + "; the seeds disagree on collapse"
     return replace(v, claim=claim, outcome=outcome, numbers=numbers)
 
 
@@ -290,8 +288,9 @@ RULES = (
     "no more than 1 point above it (interval included) and its projections' std is under 0.1 × 1/√d; not "
     "collapsed when the projections stay spread (0.5 × 1/√d or more), or when the gain clears 1 point and they "
     "did not collapse; collapsed projections with a clear gain, or projections that shrank in between with none, "
-    "cannot tell. Where the projector ends in BatchNorm without affine "
-    "parameters (SimSiam's), which keeps every channel's spread up unless its input is constant, only a "
+    "cannot tell, and so do seeds of which some collapsed and some did not. Where the projector ends in BatchNorm "
+    "without affine parameters (SimSiam's), which keeps every channel's spread up unless its input is constant, "
+    "only a "
     "collapsed spread is read, and otherwise the gain decides. Collapsed projections also read collapse where top-1 "
     "stays more than 5 points below the method's intact configuration, whatever a small gain over the random "
     "encoder says (the paper's collapsed rows score 0.1 to 5.5 % against 1.4 %). A small model trained briefly "

@@ -279,3 +279,24 @@ def test_a_collapse_verdict_names_the_projections_effective_rank_without_decidin
     # Without the BatchNorm, a shrunk spread says it all; the rank of what is left is noise.
     free = pd.DataFrame([{**cell, "spread_bounded": False, "z_std": 0.0003, "effective_rank": 205.2}])
     assert "effective rank" not in collapsed("collapses", free, "simsiam", "r", METRIC, RANDOM).numbers
+
+
+def test_seeds_that_disagree_on_collapse_decide_nothing():
+    """Two seeds spread out and one collapsed average to a spread that reads "not
+    collapsed"; counted per seed, they disagree, and the verdict cannot tell. Where all
+    three agree, the count changes nothing."""
+    import pandas as pd
+
+    from ssl_bench.verdicts import METRIC, RANDOM, collapsed
+
+    cell = {"method": "byol", "row": "r", "n": 3, "machines": "one machine", "spread_bounded": False}
+    cell |= {METRIC: 84.5, f"{METRIC}_std": 0.2, RANDOM: 82.1, f"{RANDOM}_std": 0.2}
+    cell |= {"z_std": 0.67 / 16, "z_std_ideal": 1 / 16, "z_ratio_n": 3}
+
+    def read(k: int):
+        return collapsed("collapses", pd.DataFrame([{**cell, "z_collapsed": k}]), "byol", "r", METRIC, RANDOM)
+
+    split = read(1)
+    assert split.outcome == CANNOT_TELL and "1 of 3 seeds collapsed" in split.numbers, split
+    assert "the seeds disagree on collapse" in split.numbers
+    assert read(0).outcome == FAILS and "0 of 3 seeds collapsed" in read(0).numbers

@@ -15,7 +15,7 @@ import pandas as pd
 from ssl_bench.ablation import Ablation
 from ssl_bench.diagnostics import loss_floor
 from ssl_bench.records import machine_of
-from ssl_bench.verdicts import METRIC, PIXELS, RANDOM, stat, welch_interval
+from ssl_bench.verdicts import COLLAPSED, METRIC, PIXELS, RANDOM, stat, welch_interval
 
 PCT = 100.0
 
@@ -221,6 +221,7 @@ def summarize(
             item[f"{col}_n"] = len(vals)  # the seeds that scored it: a finished run may lack a curve
         item["z_std_ideal"] = float(d.z_std_ideal.mean()) if len(d) else float("nan")
         item["spread_bounded"] = bool(d.spread_bounded.any()) if len(d) else False
+        item["z_collapsed"] = int((d.z_ratio.dropna() < COLLAPSED).sum())  # seeds whose projections collapsed
         item["machines"] = "\n".join(sorted(set(d.machine.dropna()))) if "machine" in d else ""  # names hold "; "
         out.append(item)
     s = pd.DataFrame(out)
