@@ -6,10 +6,17 @@ do nothing, so the presets for grey data leave out the rows that differ from ano
 there ("remove color jitter", "remove grayscale"): they would repeat a run under a new name.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.dataset_info import channels_of
 from ssl_bench.verdicts import METRIC, MUCH_MORE, Scale, Verdict, compare, drop, left_out, needs_gap
 from ssl_bench.views import AUG_PRESETS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 17 (Fig. 3b)"
 
@@ -101,7 +108,7 @@ GREY_CROP = (
 )
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     """BYOL §5, Fig. 3b: removing colour, or keeping only crops, costs SimCLR more than
     MUCH_MORE points beyond what it costs BYOL (each drop against the method's own
     baseline, over seeds)."""

@@ -17,11 +17,17 @@ solarization" (67.5, 67.7, 68.1): rows that exist only for BYOL's asymmetric T/T
 SimCLR's own augmentations have no solarization and one distribution for both views.
 """
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.verdicts import CAN, METRIC, NEAR, NOT_ENOUGH, Scale, Verdict, compare, needs_gap, stat, within
 from ssl_bench.views import AUG_PRESETS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 16 (Fig. 3a)"
 PAPER_BATCHES = (4096, 2048, 1024, 512, 256, 128, 64)
@@ -98,7 +104,7 @@ def _batch_norm_scope(scope: str, images: int) -> str:
     )
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     """BYOL §5, Fig. 3a: from the base batch down to base/16, BYOL's top-1 stays within
     STABLE points of its base (non-inferiority), while SimCLR's falls by more than NEAR; and
     at the base batch BYOL beats SimCLR. Rows are paired by reduction, base / b."""

@@ -6,9 +6,16 @@ off, target = EMA / stop-gradient of online / online, β ∈ {0, 1} at α = 0.1,
 β ∈ {0.1, 0.5, 1} × α with predictor and EMA target. No new code per row.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.spec import EMA
 from ssl_bench.verdicts import METRIC, RANDOM, Scale, Verdict, collapse_scope, collapsed, none_above, stat, within
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Tables 5b, 18 and 19"
 _TARGETS = {"ema": "EMA target", "stopgrad": "stop-grad online", "online": "online"}
@@ -124,7 +131,7 @@ CPU_ROWS = (
 )
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     """BYOL §5, Tables 5b, 18, 19: at β = 0, BYOL without its predictor collapses, and so
     does BYOL without predictor and target network; adding the negative term (β > 0,
     any α of Table 18) does not improve BYOL by NOT_BETTER points or more."""

@@ -7,7 +7,10 @@ preset runs only the two rows the claim reads: its own base batch and 8× smalle
 preset runs none (`CPU_WHY`).
 """
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PROTOCOL, SOURCE, recipe
 from ssl_bench.benchmarks.simsiam_paper import PAPER as PAPER_NAME
@@ -15,6 +18,9 @@ from ssl_bench.benchmarks.simsiam_paper import PAPER as PAPER_NAME
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.registry import get_method
 from ssl_bench.verdicts import FAR, METRIC, Scale, Verdict, compare, stat, within
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PAPER_BATCHES = (512, 64, 128, 256, 1024, 2048, 4096)  # the default first: the baseline
 PAPER_TOP1 = {64: 66.1, 128: 67.3, 256: 68.1, 512: 68.1, 1024: 68.0, 2048: 67.9, 4096: 64.0}
@@ -52,7 +58,7 @@ def _rows(preset: str) -> list[Row]:
     return [_row(b) for b in batches]
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     """SimSiam §4.3: 8× below the default batch, top-1 stays within FAR points of it."""
     rows = list(summary.row.unique())
     base = "512" if "512" in rows else max(rows, key=int, default=None)  # the paper's default, or the preset's

@@ -11,7 +11,10 @@ applies. Other presets run both methods on their own recipe, where the compariso
 the paper's (CIFAR-10 at 800 epochs): it reads "not testable at this scale" there. The cpu
 preset, whose data is Fashion-MNIST, runs none of its rows."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ssl_bench.benchmarks.simsiam_paper import PAPER, SOURCE
 
@@ -20,6 +23,9 @@ from ssl_bench.diagnostics import not_collapsed
 from ssl_bench.registry import get_method
 from ssl_bench.spec import Optim
 from ssl_bench.verdicts import METRIC, RANDOM, Scale, Verdict, collapse_scope, compare, on_dataset, stat
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROW = "App. D recipe"
 DATASET = "cifar10"
@@ -48,7 +54,7 @@ def recipe(preset: str, method: str) -> dict:
     return out
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     why = on_dataset(scale, DATASET, "the appendix's comparison is on CIFAR-10 at 800 epochs")
     return [
         not_collapsed(

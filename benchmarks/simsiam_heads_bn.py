@@ -4,13 +4,19 @@ hidden layers and output, the predictor's hidden layer and output. The paper's d
 has an affine output BN; its official code drops the affine parameters, the "comparable"
 68.2 of the text."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed, oscillates
 from ssl_bench.verdicts import METRIC, NEAR, RANDOM, Scale, Verdict, all_of, collapse_scope, compare, stat, within
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NONE, HIDDEN, DEFAULT, NO_AFFINE, ALL = (
     "(a) no BN",
@@ -61,7 +67,7 @@ QUOTE_ALL = (
 QUOTE_AFFINE = '§4.4: "disabling it leads to a comparable accuracy of 68.2%" (the output BN\'s affine, against 68.1)'
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     default = stat(summary, "simsiam", DEFAULT, METRIC, "(c)")
     no_affine = stat(summary, "simsiam", NO_AFFINE, METRIC, "(c')")
     return [

@@ -2,11 +2,18 @@
 channels) and symmetrization (§4.6: symmetric, one direction, one direction over two
 independently drawn pairs), both with the predictor at a constant lr. Two ablations."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed
 from ssl_bench.verdicts import METRIC, RANDOM, Scale, Verdict, all_of, collapse_scope, compare, needs_gap, stat
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COSINE, CROSS_ENTROPY = "cosine", "cross-entropy"
 SIMILARITY = (
@@ -40,7 +47,7 @@ def _same_crops(overrides: dict):
     return resolve
 
 
-def similarity_claims(summary, scale: Scale) -> list[Verdict]:
+def similarity_claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     return [
         not_collapsed(
             "with the cross-entropy similarity, SimSiam converges without collapsing",
@@ -55,7 +62,7 @@ def similarity_claims(summary, scale: Scale) -> list[Verdict]:
     ]
 
 
-def symmetry_claims(summary, scale: Scale) -> list[Verdict]:
+def symmetry_claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     return [
         not_collapsed(
             "trained in one direction only, SimSiam does not collapse",

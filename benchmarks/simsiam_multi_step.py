@@ -11,12 +11,19 @@ method space. Its other §5.2 experiment, a per-image moving average of represen
 (an expectation over augmentations), needs a memory of every training image: that is not
 a point of this space, and is left out."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ssl_bench.benchmarks.simsiam_paper import CONSTANT_PREDICTOR_LR, PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed
 from ssl_bench.spec import EMA
 from ssl_bench.verdicts import METRIC, RANDOM, Scale, Verdict, all_of, collapse_scope, compare, needs_gap, stat
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ONE, TEN, HUNDRED, EPOCH = "1-step (SimSiam)", "10-step", "100-step", "1-epoch"
 
@@ -39,7 +46,7 @@ QUOTE_BETTER = (
 )
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     parts = [
         not_collapsed(row, summary, "simsiam", row, METRIC, RANDOM, working=ONE, family=len(MULTI)) for row in MULTI
     ]

@@ -3,6 +3,10 @@ random initialisation, SimSiam does not work; with a constant learning rate it w
 least as well as with the encoder's decaying one. The encoder keeps its cosine decay in
 every row."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
@@ -21,6 +25,9 @@ from ssl_bench.verdicts import (
     stat,
     within,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BASELINE, NONE, FIXED, CONSTANT = (
     "predictor, lr with cosine decay",
@@ -47,7 +54,7 @@ QUOTE_CONSTANT = (
 )
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     collapse = collapse_scope(scale)
     return [
         collapsed(

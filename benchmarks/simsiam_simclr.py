@@ -2,12 +2,18 @@
 a stop-gradient on its target branch too: two points of the same method space (footnote 7:
 the predictor on one branch, stop-gradient on the other, symmetrized)."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.verdicts import METRIC, NEAR, Scale, Verdict, none_above, stat, within
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIMCLR, PREDICTOR, STOPGRAD = "SimCLR", "with predictor", "with predictor and stop-gradient"
 
@@ -28,7 +34,7 @@ QUOTE = (
 )
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     return [
         none_above(
             f"neither the predictor nor the stop-gradient improves SimCLR by {NEAR:g} point or more (tested together)",

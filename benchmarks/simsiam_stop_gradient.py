@@ -5,11 +5,18 @@ Fig. 2 uses Table 1's baseline: the predictor's learning rate decays with the en
 Its curves need kNN and the spread during training, which the other grids at the cpu and
 paper presets skip: here they are scored at ten points of training (CURVE_EVERY)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ssl_bench.benchmarks.simsiam_paper import PAPER, PROTOCOL, QUOTE_MOMENTUM, SOURCE, recipe
 
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.diagnostics import not_collapsed, reaches_floor, spread_near_ideal
 from ssl_bench.verdicts import METRIC, RANDOM, Scale, Verdict, collapse_scope, collapsed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WITH, WITHOUT = "with stop-gradient", "without stop-gradient"
 # Epochs between curve points: ten points over the cpu preset's 20 epochs (about 2 minutes
@@ -24,7 +31,7 @@ QUOTE_COLLAPSE = (
 QUOTE_SPREAD = '§4.1: "with stop-gradient, the std value is near 1/√d. This indicates that the outputs do not collapse"'
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     scope = collapse_scope(scale)
     return [
         collapsed(

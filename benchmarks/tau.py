@@ -5,6 +5,10 @@ randomly initialised target for the whole run; τ = 0 is the online network with
 stop-gradient (the paper's "τ = τ_base = 0 throughout"), i.e. target "stopgrad".
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ssl_bench.ablation import Ablation, PaperValue, Row, register_ablation
 from ssl_bench.verdicts import (
     CLOSE_TO_BEST,
@@ -22,6 +26,9 @@ from ssl_bench.verdicts import (
     stat,
     within,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCE = "BYOL, Grill et al. 2020, arXiv 2006.07733 v3, Table 5a"
 ROWS = (
@@ -64,7 +71,7 @@ SIMSIAM = (
 )
 
 
-def claims(summary, scale: Scale) -> list[Verdict]:
+def claims(summary: pd.DataFrame, scale: Scale) -> list[Verdict]:
     """BYOL §3, §5, Table 5a: τ = 0 collapses; τ = 1 is far below the EMA yet far above a
     randomly initialised encoder; every τ_base in [0.9, 0.999] stays close to the best."""
     out = [

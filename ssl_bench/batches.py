@@ -22,7 +22,9 @@ def on_device(images: torch.Tensor | ImageFiles, device: torch.device) -> torch.
     return images if isinstance(images, ImageFiles) else images.to(device)
 
 
-def training_images(images: torch.Tensor | ImageFiles, cfg: RunConfig, device: torch.device):
+def training_images(
+    images: torch.Tensor | ImageFiles, cfg: RunConfig, device: torch.device
+) -> torch.Tensor | ImageFiles:
     """The SSL images where the training loop reads them: on the device, or files for the
     DataLoader workers, which also cut the run's crops when they come from whole images."""
     images = on_device(images, device)
@@ -35,7 +37,9 @@ def _stack(images: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(images)
 
 
-def loader(images: ImageFiles, batches: list[list[int]], workers: int, device: torch.device):
+def loader(
+    images: ImageFiles, batches: list[list[int]], workers: int, device: torch.device
+) -> torch.utils.data.DataLoader:
     """A DataLoader decoding the given index batches, in order, into (pinned) uint8 tensors."""
     return torch.utils.data.DataLoader(
         images,

@@ -12,7 +12,9 @@ no max-pool, as `ssl_bench.backbones` builds ResNets for images of at most 64 px
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -20,12 +22,23 @@ from ssl_bench.backbones import CIFAR_STEM_MAX_SIZE, build_backbone
 from ssl_bench.records import ENCODER_NAME, RECORD_NAME, atomic_write, write_json_atomic
 from ssl_bench.spec import SpecError
 
+if TYPE_CHECKING:
+    from ssl_bench.config import RunConfig
+
 ENCODER_INFO = "encoder_info.json"  # written beside encoder.pt when a run finishes
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "encoder.json"
 
 
-def encoder_info(cfg, in_chans: int, image_size: int, mean, std, run_id: str, record: Path) -> dict:
+def encoder_info(
+    cfg: RunConfig,
+    in_chans: int,
+    image_size: int,
+    mean: torch.Tensor | Sequence[float],
+    std: torch.Tensor | Sequence[float],
+    run_id: str,
+    record: Path,
+) -> dict:
     """What it takes to rebuild and feed a run's encoder, without its config or data."""
     small = image_size <= CIFAR_STEM_MAX_SIZE
     return {

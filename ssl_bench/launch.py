@@ -11,10 +11,16 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ssl_bench.ablation import Point
 from ssl_bench.eta import SweepClock
 from ssl_bench.liveness import AlreadyRunning
+
+if TYPE_CHECKING:
+    import submitit
+
+    from ssl_bench.sweep_plan import Plan
 
 
 @dataclass
@@ -108,7 +114,13 @@ class RunTask:
         return submitit.helpers.DelayedSubmission(fresh, point)
 
 
-def launch_local(points: Sequence[Point], task: RunTask, jobs: int = 1, log=print, plan=None) -> list[dict]:
+def launch_local(
+    points: Sequence[Point],
+    task: RunTask,
+    jobs: int = 1,
+    log: Callable[[str], None] = print,
+    plan: Plan | None = None,
+) -> list[dict]:
     """One after another in this process, or `jobs` worker processes at once with the
     machine's cores shared between them (oversubscribed OpenMP threads can make two
     concurrent runs several times slower than one after the other). `plan`: the sweep's
@@ -182,7 +194,9 @@ class SlurmOptions:
         return self.nodes * self.tasks_per_node
 
 
-def launch_slurm(points: Sequence[Point], task: RunTask, options: SlurmOptions, cluster: str = "slurm"):
+def launch_slurm(
+    points: Sequence[Point], task: RunTask, options: SlurmOptions, cluster: str = "slurm"
+) -> list[submitit.Job[dict]]:
     """One submitit job array per call, one array task per point. `cluster="debug"` runs
     the same path in-process (what the tests use where Slurm is absent)."""
     import submitit

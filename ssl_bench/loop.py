@@ -12,8 +12,10 @@ import math
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -29,6 +31,10 @@ from ssl_bench.schedules import tau_cosine, warmup_cosine
 from ssl_bench.scoring import evaluate_encoder
 from ssl_bench.step import Step, build_step, peak_lr
 from ssl_bench.tracking import NoTracker, Tracker
+
+if TYPE_CHECKING:
+    from ssl_bench.model import Siamese
+    from ssl_bench.train import RunEnv
 
 
 class Preempted(Exception):
@@ -111,7 +117,9 @@ class Loop:
         return self.steps_per_epoch * self.cfg.train.epochs
 
     @classmethod
-    def setup(cls, cfg: RunConfig, env, data: ImageData, device: torch.device, run_dir: Path, dist: Dist) -> Loop:
+    def setup(
+        cls, cfg: RunConfig, env: RunEnv, data: ImageData, device: torch.device, run_dir: Path, dist: Dist
+    ) -> Loop:
         # uint8, loaded onto the device once, so no DataLoader on the hot path; or, with
         # data.stream, decoded from disk by DataLoader workers (ssl_bench.batches).
         images = training_images(data.ssl_images, cfg, device)
@@ -167,7 +175,7 @@ class Loop:
         """Wall clock of training so far, without the curve's kNN evaluations."""
         return self.state.wall_s + time.monotonic() - self.seg_start - self.state.curve_eval_s
 
-    def batches(self, epoch: int, first_step: int):
+    def batches(self, epoch: int, first_step: int) -> Iterator[list[torch.Tensor]]:
         # An epoch's order depends only on (seed, epoch), so a resumed run sees the same batches.
         g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + epoch)
         order = torch.randperm(len(self.images), generator=g).to(self.step_fn.device)
@@ -265,6 +273,6 @@ class Loop:
         shown = " ".join(f"{k} {v:.4g}" for k, v in point.items() if k not in ("epoch", "step"))
         self.env.log(f"epoch {epoch + 1}/{cfg.train.epochs} {shown}")
 
-    def evaluate(self, model, full: bool) -> dict:
+    def evaluate(self, model: Siamese, full: bool) -> dict:
         s = self.step_fn
         return evaluate_encoder(self.cfg, model, self.data, s.mean, s.std, s.size, full)

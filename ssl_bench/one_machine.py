@@ -18,7 +18,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from ssl_bench.ablation import expand, resolve_ablation
+from ssl_bench.ablation import Ablation, expand, resolve_ablation
 from ssl_bench.records import RECORD_NAME, machine_of
 
 
@@ -46,7 +46,7 @@ def _records(folder: Path) -> list[tuple[str, dict]]:
     return out
 
 
-def parse_grid(grid: str):
+def parse_grid(grid: str) -> tuple[Ablation, list[str] | None]:
     """(ablation, methods or None) of a grid given as `ssl-bench run` flags."""
     flags = shlex.split(grid)
     opts = dict(zip(flags[::2], flags[1::2], strict=True))

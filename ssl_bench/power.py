@@ -11,6 +11,7 @@ difference `effect` beyond the margin, t is noncentral t with noncentrality effe
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 ALPHA = 0.025  # one side of the verdicts' 95 % interval
 POWER = 0.8
@@ -40,7 +41,7 @@ def seeds_needed(
     return None
 
 
-def pooled_sd(stds, ns) -> float | None:
+def pooled_sd(stds: Iterable[float], ns: Iterable[int]) -> float | None:
     """The seed sd pooled over cells (each with its own mean): √(Σ (n−1) s² / Σ (n−1))."""
     pairs = [(s, n) for s, n in zip(stds, ns, strict=True) if n >= 2 and s == s]  # s == s: not nan
     dof = sum(n - 1 for _, n in pairs)

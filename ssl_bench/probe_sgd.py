@@ -21,6 +21,8 @@ from torch import nn
 
 from ssl_bench.augment import augment, normalize_images
 from ssl_bench.batches import in_chunks
+from ssl_bench.config import RunConfig
+from ssl_bench.data import ImageData, ImageFiles
 from ssl_bench.evaluate import embed
 from ssl_bench.probe import balanced_split
 from ssl_bench.views import ViewAug
@@ -33,9 +35,9 @@ CROP_AND_FLIP = ViewAug(jitter_p=0.0, gray_p=0.0, blur_p=0.0, solarize_p=0.0)
 
 def paper_probe(
     backbone: nn.Module,
-    train_images,
+    train_images: torch.Tensor | ImageFiles,
     train_labels: torch.Tensor,
-    test_images,
+    test_images: torch.Tensor | ImageFiles,
     test_labels: torch.Tensor,
     mean: torch.Tensor,
     std: torch.Tensor,
@@ -100,7 +102,9 @@ def _pick_and_score(heads, held_f, held_y, test_f, test_y, num_classes: int) -> 
     return {"top1": top1, "top5": top5, "learning_rate": LEARNING_RATES[best], "held_out_top1": held_top1[best]}
 
 
-def paper_probe_metrics(cfg, backbone: nn.Module, data, mean: torch.Tensor, std: torch.Tensor, size: int) -> dict:
+def paper_probe_metrics(
+    cfg: RunConfig, backbone: nn.Module, data: ImageData, mean: torch.Tensor, std: torch.Tensor, size: int
+) -> dict:
     """`paper_probe` on a run's data, keyed as records store the linear probe."""
     p = paper_probe(
         backbone,

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from ssl_bench.spec import MethodSpec
 
 T = TypeVar("T")
 
@@ -71,7 +74,7 @@ METHODS: Registry = Registry("method", "ssl_bench.methods")
 register_method = METHODS.register
 
 
-def get_method(name: str):
+def get_method(name: str) -> MethodSpec:
     """The MethodSpec registered under `name` (built-ins, then entry-point plugins)."""
     _import_builtins()
     return METHODS.get(name)

@@ -108,7 +108,7 @@ def uses_channels_last(cfg: RunConfig, model: nn.Module, device: torch.device) -
     return convolutions > 1 and (device.type == "cpu" or uses_bf16(cfg, device))
 
 
-def autocast(cfg: RunConfig, device: torch.device):
+def autocast(cfg: RunConfig, device: torch.device) -> torch.autocast:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=uses_bf16(cfg, device))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ssl_bench.cli.common import BadInput, add_config_options, check_writable, configs_from, validate_device
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "bench",
         help="time the training step: images/s, step-time split, peak memory",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     dl = sub.add_parser("download", help="fetch a dataset with torchvision (needs network; loading never downloads)")
     dl.add_argument("dataset", help="fashion-mnist, cifar10, cifar100 or stl10")
     dl.add_argument("--data-dir", required=True, help="where to put it; pass the same --data-dir to run")

@@ -7,6 +7,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ssl_bench.ablation import Ablation, Point
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -181,7 +185,7 @@ def preset_of(args: argparse.Namespace) -> str:
     return args.preset or default_preset(getattr(args, "dataset", None))
 
 
-def not_here(ablation, preset: str) -> str | None:
+def not_here(ablation: Ablation, preset: str) -> str | None:
     """Why a grid runs none of its rows at `preset` (None where it runs some)."""
     why = ablation.not_at.get(preset)
     if why is None:
@@ -193,7 +197,7 @@ def not_here(ablation, preset: str) -> str | None:
     )
 
 
-def grid_from(args: argparse.Namespace):
+def grid_from(args: argparse.Namespace) -> tuple[Ablation, str, list[Point]]:
     from ssl_bench.ablation import expand, resolve_ablation
     from ssl_bench.config import parse_set_args
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from ssl_bench.cli.common import BadInput, check_writable
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     ex = sub.add_parser(
         "export",
         help="write a done run's encoder as model.safetensors plus encoder.json",

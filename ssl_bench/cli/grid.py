@@ -10,7 +10,7 @@ from pathlib import Path
 from ssl_bench.cli.common import BadInput, ablations_of, add_grid_selection, check_writable, grid_from, not_here
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     st = sub.add_parser(
         "status",
         help="what an ablation grid has: done, running, failed (with reason), missing; "

@@ -11,7 +11,7 @@ from ssl_bench.cli.common import BadInput, check_writable
 FORMATS = ("csv", "parquet")
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     rc = sub.add_parser(
         "records",
         help="every run record under a directory as one table (csv or parquet), one row per run",

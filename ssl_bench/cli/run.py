@@ -22,7 +22,7 @@ from ssl_bench.cli.slurm_options import add_slurm_options, set_devices_from_layo
 from ssl_bench.cli.summary import run_summary
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser(
         "run",
         help="train and evaluate one or more methods",

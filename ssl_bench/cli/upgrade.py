@@ -9,7 +9,7 @@ from pathlib import Path
 from ssl_bench.cli.common import BadInput
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("upgrade", help="upgrade the run records under a directory to the current schema")
     up.add_argument("runs", help="a --out directory (or any directory holding records)")
     up.set_defaults(func=cmd_upgrade)

@@ -7,12 +7,14 @@ import math
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
 from ssl_bench.ablation import Ablation
 from ssl_bench.dataset_info import channels_of
 from ssl_bench.power import POWER, pooled_sd, power_sentence, seeds_needed
+from ssl_bench.report import plots  # for `plots.Figure`, which plots imports for type checkers only
 from ssl_bench.report.frame import Entry, collect, paper_frame, row_order, summarize
 from ssl_bench.report.over_pixels import pixels_sentence
 from ssl_bench.report.plots import plot_bars, plot_drop_curve, plot_training_curves
@@ -135,7 +137,7 @@ class Report:
         """Numbers, not strings: our summary joined with the paper's values."""
         return self.summary.merge(self.paper, on=["method", "row"], how="outer")
 
-    def figure(self):
+    def figure(self) -> plots.Figure:
         a = self.ablation
         paper = self.paper
         rows = row_order(a, list(dict.fromkeys(self.summary.row)), paper)
@@ -258,10 +260,8 @@ def build_report(
     return rep
 
 
-def write_report(rep: Report, out_dir, formats: Sequence[str]) -> list:
+def write_report(rep: Report, out_dir: str | Path, formats: Sequence[str]) -> list[Path]:
     """Write <out>/<ablation>/<ablation>.{md,csv,tex,png,svg}; each file atomically."""
-    from pathlib import Path
-
     from ssl_bench.records import atomic_write
 
     d = Path(out_dir) / rep.ablation.name

@@ -4,11 +4,15 @@ Fig. 2's training curves, and horizontal bars for the others; readable in greysc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ssl_bench.verdicts import METRIC
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _style():
@@ -32,7 +36,7 @@ def plot_drop_curve(
     scale: str,
     title: str,
     paper_setting: str = "ImageNet, ResNet-50",
-):
+) -> Figure:
     """Fig. 3a's form: decrease in top-1 against batch size on a log2 axis; the paper's
     curves dashed, ours solid, one marker per method (readable in greyscale)."""
     plt = _style()
@@ -96,7 +100,7 @@ def plot_bars(
     title: str,
     chance: float | None = None,
     paper_setting: str = "ImageNet, ResNet-50",
-):
+) -> Figure:
     """Horizontal bars, one panel for the paper and one for ours, methods side by side
     (hatched vs solid, so greyscale prints stay readable)."""
     plt = _style()
@@ -147,7 +151,9 @@ def plot_bars(
     return fig
 
 
-def plot_training_curves(records: pd.DataFrame, rows: Sequence[str], ideal: float | None, scale: str, title: str):
+def plot_training_curves(
+    records: pd.DataFrame, rows: Sequence[str], ideal: float | None, scale: str, title: str
+) -> Figure:
     """SimSiam Fig. 2's three panels over epochs, one line per row and seed: the training
     loss, the per-channel std of the ℓ2-normalised projections (with 1/√d, their value when
     spread out) and kNN top-1, from the curves the records carry."""
