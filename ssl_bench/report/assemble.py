@@ -54,11 +54,11 @@ class Report:
         lines = [
             f"## {a.name}: {a.title}",
             "",
-            f"Ours: {self.scale}. {self.metric_sentence()} The table's top-1 is {self.metric_name} (%) on the test "
-            f"split, mean ± std over seeds (n); Δ is its drop against each method's first row, the difference of "
-            f"the two means ± the half-width of its 95 % Welch t-interval (unpaired, as the verdicts read it); "
-            f"{self.other_name} is the other metric; z std is the per-dimension std of ℓ2-normalised projections "
-            f"(≈ 1/√d when spread out, → 0 when collapsed). {self.cost}.",
+            f"Ours: {self.scale}. {self.metric_sentence()} The table's top-1 is {self.metric_name} (%) on the "
+            f"test split, mean ± std over seeds (n); Δ is its drop against each method's first row ± the half-width "
+            f"of its 95 % Welch t-interval (unpaired, as the verdicts read it; a claim over several rows reads wider, "
+            f"simultaneous ones); {self.other_name} is the other metric; z std is the per-dimension std of "
+            f"ℓ2-normalised projections (≈ 1/√d when spread out, → 0 when collapsed). {self.cost}.",
             "",
             self.random_init_line(),
             "",
