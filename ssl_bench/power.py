@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 ALPHA = 0.025  # one side of the verdicts' 95 % interval
 POWER = 0.8
+PILOT_SEEDS = 3  # the seeds every row of a grid runs before the power calculation asks for more
 EFFECT = 1.0  # points beyond the margin a claim should be decided at: one point of top-1
 
 

@@ -143,3 +143,23 @@ def test_a_claim_on_a_noisy_row_is_powered_at_that_row_not_the_pooled_noise():
         > seeds_needed(pooled_sd([0.2, 0.2, 0.2, 1.2], [3] * 4))
         > seeds_needed(v_quiet.noise)
     )
+
+
+def test_a_report_of_the_seeds_found_expects_power_seeds_only_of_the_rows_that_ran_them():
+    """The power pass runs seeds 3 to 7 on the rows a claim compares; the other rows are not
+    missing them. The first three seeds are expected of every row, so a pilot run that has
+    not finished still shows as missing."""
+    from pathlib import Path
+
+    from ssl_bench.ablation import expand, get_ablation
+    from ssl_bench.cli.grid import _expected
+
+    points = expand(get_ablation("simsiam_heads_bn"), preset="cpu", seeds=list(range(8)))
+    noisy = "(a) no BN"
+    unfinished = (2, "(d) BN on every layer, the predictor's output too")
+    ran = [p for p in points if p.seed < 3 and (p.seed, p.row) != unfinished]
+    ran += [p for p in points if p.seed >= 3 and p.row == noisy]
+    records = {Path("out", p.run_id, "record.json"): {"status": "done"} for p in ran}
+    kept = {(p.row, p.seed) for p in _expected(points, records)}
+    rows = {p.row for p in points}
+    assert kept == {(r, s) for r in rows for s in range(3)} | {(noisy, s) for s in range(3, 8)}

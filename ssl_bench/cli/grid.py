@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ssl_bench.cli.common import BadInput, ablations_of, add_grid_selection, check_writable, grid_from, not_here
+
+if TYPE_CHECKING:
+    from ssl_bench.ablation import Point
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,6 +105,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             args.seeds = _seeds_found(Path(args.runs) / name)
         ablation, preset, points = grid_from(args)
         records = load_records(Path(args.runs) / name)
+        if seeds_arg == "found":
+            points = _expected(points, records)
         for rec in records.values():
             if rec["status"] == "corrupt":
                 print(f"ssl-bench: {rec['error']}", file=sys.stderr)
@@ -128,6 +134,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     if write_index:
         _write_index(args, done_reports)
     return 0
+
+
+def _expected(points: list[Point], records: dict[Path, dict]) -> list[Point]:
+    """The grid's first PILOT_SEEDS seeds are expected of every row; a later seed only of
+    the rows that have a record at it: the claims sweep's power pass adds seeds to the rows
+    a claim compares, so another row without them is not missing them."""
+    from ssl_bench.power import PILOT_SEEDS
+
+    pilot = sorted({p.seed for p in points})[:PILOT_SEEDS]
+    have = {path.parent.name for path in records}  # a run's folder is its run id
+    return [p for p in points if p.seed in pilot or p.run_id in have]
 
 
 def _seeds_found(grid_dir: Path) -> str | None:
