@@ -63,7 +63,9 @@ def more_seeds(rep: Report, seeds: Sequence[int], most: int = MOST) -> dict[tupl
     """The seeds each (method, row) cell needs: for every claim on the report's metric, the
     seeds at which it reaches the power target at the noise of the rows it compares (at most
     `most`), given to every cell it reads; a cell read by several claims gets the most. The
-    seeds are the grid's own, then the next ones. Cells no claim on the metric reads get none."""
+    seeds are the grid's own, then the next ones: every cell a claim reads gets its whole
+    list, since a power pass cut short leaves the grid's seeds (a fourth seed on some rows)
+    ahead of the seeds each cell has. Cells no claim on the metric reads get none."""
     on_metric = [v for v in rep.verdicts if v.testable and v.metric == rep.metric_name]
     if rep.seed_sd is None or not on_metric:
         return {}  # no noise measured, or no claim reads the metric whose noise it is
@@ -74,7 +76,7 @@ def more_seeds(rep: Report, seeds: Sequence[int], most: int = MOST) -> dict[tupl
         for cell in v.cells:
             want[cell] = max(want.get(cell, 0), n)
     ladder = sorted(seeds) + list(range(max(seeds) + 1, max(seeds) + 1 + most))
-    return {cell: ladder[:n] for cell, n in want.items() if n > len(seeds)}
+    return {cell: ladder[:n] for cell, n in want.items()}
 
 
 def missing_runs(

@@ -83,11 +83,11 @@ def test_the_sweep_adds_the_seeds_each_claim_needs_to_its_rows_up_to_the_cap(spr
         for cell in v.cells:
             want[cell] = max(want.get(cell, 0), min(rep.seeds_needed(v, most=MOST) or MOST, MOST))
     added = more_seeds(rep, [0, 1, 2])
-    assert added == {cell: list(range(n)) for cell, n in want.items() if n > 3}  # the grid's seeds, then the next
+    assert added == {cell: list(range(n)) for cell, n in want.items()}  # the grid's seeds, then the next
     assert all(len(seeds) <= MOST for seeds in added.values())
     # Its claims compare a trained row (sd `spread`) with its random-init encoder (sd 0 here), so each is
     # powered at spread/√2: 0.4 needs no seed more, 0.6 two; far more noise hits the cap.
-    longest = max((len(s) for s in added.values()), default=3)
+    longest = max([3, *(len(s) for s in added.values())])  # the pilot's three, or more
     assert {0.1: 3, 0.4: 3, 0.6: 5, 3.0: MOST}[spread] == longest
 
 
@@ -96,11 +96,28 @@ def test_a_noisy_row_gets_seeds_the_quiet_rows_do_not():
     from ssl_bench.seeds_for_power import MOST, missing_runs, more_seeds
 
     added = more_seeds(_report(0.1, without_spread=3.0), [0, 1, 2])
-    assert added and all("without" in row for _, row in added)
-    assert all(seeds == list(range(MOST)) for seeds in added.values())
-    (cell,) = added
-    runs = missing_runs(added, {cell: {0, 1, 2, 3}}, row_order=[cell[1]])
+    more = {cell: seeds for cell, seeds in added.items() if len(seeds) > 3}
+    assert more and all("without" in row for _, row in more)
+    assert all(seeds == list(range(MOST)) for seeds in more.values())
+    (cell,) = more
+    runs = missing_runs(more, {cell: {0, 1, 2, 3}}, row_order=[cell[1]])
     assert runs == [(seed, cell[0], [cell[1]]) for seed in range(4, MOST)]  # seed by seed, none it has
+
+
+def test_a_power_pass_cut_short_is_finished_on_the_rows_it_had_not_reached():
+    """Killed after seed 3 of some rows, the grid's seeds read 0-3: the rows still at three
+    seeds that a claim powers at four get their fourth, not nothing."""
+    from ssl_bench.seeds_for_power import missing_runs, more_seeds
+
+    rep = _report(0.6)
+    added = more_seeds(rep, [0, 1, 2])
+    (first, *rest) = sorted(cell for cell, seeds in added.items() if len(seeds) == 5)
+    assert rest  # the claim compares several rows
+    cut_short = more_seeds(rep, [0, 1, 2, 3])
+    done = {cell: {0, 1, 2} for cell in added} | {first: {0, 1, 2, 3}}
+    runs = missing_runs(cut_short, done, row_order=sorted({row for _, row in added}))
+    assert (3, rest[0][0]) in {(seed, method) for seed, method, _ in runs}
+    assert all(seed != 3 or first[1] not in rows or method != first[0] for seed, method, rows in runs)
 
 
 def test_missing_runs_go_seed_by_seed_in_the_grid_s_row_order():
