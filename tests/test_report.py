@@ -144,7 +144,7 @@ def test_index_embeds_tables_links_plots_and_gives_commands():
         "cost": {"train_wall_s": 258.0, "images_per_s": 770.0, "device_name": "test cpu (2 cores)"},
     }
     text = index_markdown([(rep, "cpu")], [(single, "byol-seed0.json")], "results/records", "results")
-    assert "| byol | 0 | 77.5 | 74.2 | +3.3 | 86.4 | 83.2 | 4.3 min | 770 |" in text
+    assert "| byol | 0 | 77.5 | 74.2 | – | +3.3 | 86.4 | 83.2 | – | 4.3 min | 770 |" in text
     assert (
         "## tau: Target network decay rate tau_base\n\nReproduce: `ssl-bench run --method byol --ablation tau" in text
     )
@@ -301,3 +301,28 @@ def test_every_table_closes_with_the_random_init_encoder_and_the_pixels():
     assert rows.loc["random-init encoder", "top-1"] == "60.5 ± 0.7 (2)"
     assert (rows.loc["raw pixels", "top-1"], rows.loc["raw pixels", "kNN"]) == ("50.0", "45.0")
     assert rows.loc["raw pixels", "Δ"] == "" and rows.loc["raw pixels", "paper"] == "–"
+
+
+def test_the_single_runs_table_shows_the_pixels_beside_the_random_init_encoder():
+    """Every table shows the raw-pixel floor where the record scored it, and says so where it did not."""
+    from ssl_bench.report import single_runs_table
+
+    def record(seed, pixels):
+        return {
+            "config": {"method_name": "byol", "seed": seed},
+            "metrics": {"knn_top1": 0.775, "linear_top1": 0.856},
+            "random_init": {"knn_top1": 0.738, "linear_top1": 0.821},
+            "cost": {"train_wall_s": 450.0, "images_per_s": 440.0, "device_name": "cpu"},
+            **({"pixels": pixels} if pixels else {}),
+        }
+
+    header, _, with_px, without = single_runs_table(
+        [(record(0, {"knn_top1": 0.776, "linear_top1": 0.793}), "a.json"), (record(1, None), "b.json")]
+    ).splitlines()
+    cells = lambda line: [c.strip() for c in line.strip("|").split("|")]  # noqa: E731
+    cols = cells(header)
+    assert cols.count("pixels") == 2
+    knn_px, lin_px = (k for k, c in enumerate(cols) if c == "pixels")
+    assert cells(with_px)[knn_px] == "77.6" and cells(with_px)[lin_px] == "79.3"
+    assert cells(without)[knn_px] == "–" and cells(without)[lin_px] == "–"
+    assert cells(with_px)[cols.index("gain")] == "+3.7"

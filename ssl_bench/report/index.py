@@ -14,19 +14,25 @@ from ssl_bench.verdicts import RULES, SCOPE_RULES
 
 
 def single_runs_table(records: Sequence[dict]) -> str:
-    """Single runs (not part of a grid): trained vs random-init encoder, from their records."""
+    """Single runs (not part of a grid): trained vs random-init encoder and the raw pixels it
+    is given, from their records ("–" where a record predates the pixel scores)."""
     lines = [
-        "| method | seed | kNN top-1 | random init | gain | linear top-1 | random init | training | images/s "
-        "| machine | record |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | seed | kNN top-1 | random init | pixels | gain | linear top-1 | random init | pixels "
+        "| training | images/s | machine | record |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def pct(d: dict, key: str) -> str:
+        return "–" if d.get(key) is None else f"{PCT * d[key]:.1f}"
+
     for rec, name in sorted(records, key=lambda x: (x[0]["config"]["method_name"], x[0]["config"]["seed"])):
-        m, r, c = rec["metrics"], rec["random_init"], rec["cost"]
+        m, r, c, px = rec["metrics"], rec["random_init"], rec["cost"], rec.get("pixels") or {}
         lines.append(
-            f"| {rec['config']['method_name']} | {rec['config']['seed']} | {PCT * m['knn_top1']:.1f} | "
-            f"{PCT * r['knn_top1']:.1f} | {PCT * (m['knn_top1'] - r['knn_top1']):+.1f} | "
-            f"{PCT * m['linear_top1']:.1f} | {PCT * r['linear_top1']:.1f} | {c['train_wall_s'] / 60:.1f} min | "
-            f"{c['images_per_s']:.0f} | {c.get('device_name', '?')} | [{name}]({name}) |"
+            f"| {rec['config']['method_name']} | {rec['config']['seed']} | {pct(m, 'knn_top1')} | "
+            f"{pct(r, 'knn_top1')} | {pct(px, 'knn_top1')} | {PCT * (m['knn_top1'] - r['knn_top1']):+.1f} | "
+            f"{pct(m, 'linear_top1')} | {pct(r, 'linear_top1')} | {pct(px, 'linear_top1')} | "
+            f"{c['train_wall_s'] / 60:.1f} min | {c['images_per_s']:.0f} | {c.get('device_name', '?')} | "
+            f"[{name}]({name}) |"
         )
     return "\n".join(lines)
 

@@ -73,7 +73,7 @@ def plot_drop_curve(
     ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.axhline(0, color="0.8", lw=0.8, zorder=0)
     ax.set_xlabel(f"{x_label}; log2 scale", fontsize=8)
-    ax.set_ylabel("decrease in linear top-1 vs baseline (points)")
+    ax.set_ylabel("decrease in linear top-1 vs baseline (points; bars: 95 % Welch t-interval)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="best")  # a fixed corner can hide the paper's last point (SimSiam's 4096)
     fig.tight_layout()
@@ -131,7 +131,8 @@ def plot_bars(
             )
             _label_bars(ax, y + off, vals)
     axes[0].set_title(f"paper ({paper_setting})", fontsize=9)
-    axes[1].set_title(f"ours ({scale})", fontsize=9)
+    bars = {"drop": "95 % Welch t-interval", "top1": "std over seeds"}[value]
+    axes[1].set_title(f"ours ({scale}; bars: {bars})", fontsize=9)
     for ax in axes:
         ax.set_xlabel(xlabel)
         ax.axvline(0, color="black", lw=0.8)
