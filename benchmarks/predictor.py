@@ -112,6 +112,11 @@ QUOTE_NEGATIVES = (
 # a 1-point margin fails on the paper's own numbers. Read at 2 points, they decide it.
 NOT_BETTER = 2.0
 BYOL_ROW = _label(True, "ema", 0.0)
+# NEITHER, the online network as its own target without a predictor, has a loss symmetric
+# in its two branches at beta = 0, so its gradient is exactly twice the stop-gradient
+# target's (tests/test_loss.py). Under a scale-free optimizer (AdamW, the cpu preset's) it
+# therefore trains as "no predictor, stop-gradient of online" does; under LARS (the paper's)
+# nearly so, as weight decay weighs half as much against the doubled gradient.
 NO_PREDICTOR, NEITHER = _label(False, "ema", 0.0), _label(False, "online", 0.0)
 WITH_NEGATIVES = (_label(True, "ema", 1.0),) + tuple(
     _sweep_label(b, a) for b in SWEEP for a in ALPHAS if (b, a) != (1.0, 0.1)

@@ -115,6 +115,28 @@ def test_gradient_flows_only_where_the_target_allows():
     assert not torch.allclose(g_stop, z1.grad), "online target must add a gradient path through the target branch"
 
 
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_without_a_predictor_at_beta_0_the_online_target_doubles_the_stop_gradient_gradient(symmetric):
+    """Why BYOL's "no predictor, no target network" row trains, under a scale-free optimizer
+    (AdamW), as the stop-gradient of the online network does: the symmetrised loss is
+    symmetric in its two branches, so letting the gradient through the target doubles it."""
+    torch.manual_seed(0)
+    w = torch.randn(8, 5, dtype=torch.float64, requires_grad=True)
+    x1, x2 = torch.randn(6, 8, dtype=torch.float64), torch.randn(6, 8, dtype=torch.float64)
+
+    def grad(stop: bool) -> torch.Tensor:
+        z1, z2 = x1 @ w, x2 @ w
+        t1, t2 = (z1.detach(), z2.detach()) if stop else (z1, z2)
+        loss = beta_info_nce(z1, z2, t1, t2, beta=0.0, temperature=0.1, symmetric=symmetric)
+        return torch.autograd.grad(loss, w)[0]
+
+    online, stop = grad(False), grad(True)
+    if symmetric:
+        torch.testing.assert_close(online, 2 * stop, rtol=1e-12, atol=1e-14)
+    else:  # one direction is not symmetric in its branches: no such identity
+        assert not torch.allclose(online, 2 * stop)
+
+
 def test_contrastive_term_needs_two_samples():
     z = torch.randn(1, 3)
     with pytest.raises(ValueError, match="at least 2"):
