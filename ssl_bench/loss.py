@@ -153,9 +153,16 @@ def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, *, lambd: float) -> torch.T
     """Barlow Twins, Eq. 1: Σᵢ (1 − Cᵢᵢ)² + λ Σᵢ Σ_{j≠i} Cᵢⱼ², with C the cross-correlation of
     the two views' projections, each standardised over the batch (N rows: the global
     batch when gathered)."""
+    _batch_statistics_need_two(z1, "Barlow Twins")
     z1, z2 = _standardise(_at_least_fp32(z1)), _standardise(_at_least_fp32(z2))
     c = z1.T @ z2 / z1.shape[0]
     return (torch.diagonal(c) - 1).pow(2).sum() + lambd * _off_diagonal(c).pow(2).sum()
+
+
+def _batch_statistics_need_two(z: torch.Tensor, loss: str) -> None:
+    """A loss over batch statistics is nan on one row (a variance over n − 1 = 0)."""
+    if z.shape[0] < 2:
+        raise ValueError(f"{loss} takes statistics over the batch and needs a batch of at least 2, got {z.shape[0]}")
 
 
 def _variance(z: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
@@ -173,6 +180,7 @@ def vicreg(z1: torch.Tensor, z2: torch.Tensor, *, sim: float, var: float, cov: f
     at 1, averaged, per view, halved as in the paper's code) + cov · (squared off-diagonal
     covariances / d, per view). Variance and covariance are over the rows given (the
     global batch when gathered, as the paper's code gathers)."""
+    _batch_statistics_need_two(z1, "VICReg")
     z1, z2 = _at_least_fp32(z1), _at_least_fp32(z2)
     invariance = F.mse_loss(z1, z2)
     variance = (_variance(z1) + _variance(z2)) / 2

@@ -1,4 +1,4 @@
-"""Name → factory registries for methods (and, later, ablations).
+"""Name → factory registries: the methods' here (the ablations' is `ssl_bench.ablation`'s).
 
 Built-ins register by being imported (ssl_bench/methods/__init__.py imports each
 module explicitly). Third-party packages plug in through an entry-point group and

@@ -4,7 +4,7 @@ Nothing in a step reads a value back to the host: the images are already on the 
 the augmentation draws its parameters there, the loss stays a device tensor, the
 learning rate and τ come from host-side schedules, and the EMA is one fused call. On a
 GPU the host can therefore queue steps ahead of the device; the loop reads the losses
-back every few steps (`train.py`), not every step.
+back every few steps (`loop.py`), not every step.
 """
 
 from __future__ import annotations

@@ -143,6 +143,17 @@ def test_contrastive_term_needs_two_samples():
         info_nce_direction(z, z, z, beta=1.0, temperature=0.1)
 
 
+@pytest.mark.parametrize("name", ["barlow_twins", "vicreg"])
+def test_a_loss_over_batch_statistics_needs_two_rows_not_a_nan(name):
+    from ssl_bench import loss
+
+    kw = {"barlow_twins": {"lambd": 0.005}, "vicreg": {"sim": 25.0, "var": 25.0, "cov": 1.0}}[name]
+    z = torch.randn(1, 3)
+    with pytest.raises(ValueError, match="at least 2, got 1"):
+        getattr(loss, name)(z, z, **kw)
+    assert torch.isfinite(getattr(loss, name)(torch.randn(2, 3), torch.randn(2, 3), **kw))
+
+
 def simclr_objective_loop(z1, z2, tau):
     """SimCLR's own loss as its code computes it (google-research/simclr objective.py):
     loss_a + loss_b, each direction's cross-entropy averaged over the batch."""
