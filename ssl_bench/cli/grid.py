@@ -96,16 +96,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         names = ablations_of(args.paper)
     else:
         names = [resolve_ablation(args.ablation, args.paper).name]
-    args.paper = None  # the names are full names from here on
-    seeds_arg = args.seeds
     done_reports = []
     for name in names:
-        args.ablation = name
-        if seeds_arg == "found":
-            args.seeds = _seeds_found(Path(args.runs) / name)
-        ablation, preset, points = grid_from(args)
+        # Each grid read with the user's flags, its full name (so no --paper) and, with
+        # --seeds found, the seeds its records have; the user's args stay as given.
+        seeds = _seeds_found(Path(args.runs) / name) if args.seeds == "found" else args.seeds
+        ablation, preset, points = grid_from(
+            argparse.Namespace(**{**vars(args), "ablation": name, "paper": None, "seeds": seeds})
+        )
         records = load_records(Path(args.runs) / name)
-        if seeds_arg == "found":
+        if args.seeds == "found":
             points = _expected(points, records)
         for rec in records.values():
             if rec["status"] == "corrupt":
