@@ -37,7 +37,7 @@ GRID = {
     (False, "online", 0.0): 0.1,
     (True, "stopgrad", 1.0): 70.2,
     (False, "stopgrad", 1.0): 69.2,
-    (True, "stopgrad", 0.0): 5.5,
+    (True, "stopgrad", 0.0): 5.5,  # Table 19; Table 5a prints 0.3 for this config (tau = 0 in the tau grid)
     (False, "stopgrad", 0.0): 0.1,
 }
 # Table 18, predictor + EMA target: beta -> top-1 at alpha = 0.01, 0.1, 0.3, 1, 3, 10
