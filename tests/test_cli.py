@@ -43,6 +43,13 @@ BAD = [
     (["run", "--set", "aug.view2.solarize_p=2"], "solarize_p"),
     (["run", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
     (["list", "things"], "invalid choice: 'things'"),
+    # Grid and SLURM options on a single run would be ignored: refused, never dropped.
+    (["run", "--seeds", "0,1"], "--seeds: for a grid, with --ablation"),
+    (["run", "--launcher", "slurm", "--partition", "gpu"], "--launcher, --partition: for a grid"),
+    (["run", "--jobs", "2"], "--jobs: for a grid"),
+    (["run", "--row", "0.99"], "--row: for a grid"),
+    (["run", "--dry-run"], "--dry-run: for a grid"),
+    (["run", "--paper", "simsiam"], "--paper: for a grid"),
     (
         ["run", "--preset", "smoke", "--batch-size", "512"],
         "train.batch_size=512 is larger than the 200 training images",

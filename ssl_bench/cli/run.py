@@ -110,6 +110,19 @@ def _add_grid_options(r) -> None:
     a.add_argument("--jobs", type=int, default=1, help="local launcher: runs at once (cores are shared between them)")
 
 
+def grid_flags_given(args: argparse.Namespace) -> list[str]:
+    """The grid and SLURM options set away from their defaults: a single run would ignore
+    them, and a user's flag is never silently dropped."""
+    grid = argparse.ArgumentParser(add_help=False)
+    _add_grid_options(grid)
+    add_slurm_options(grid)
+    return [
+        a.option_strings[0]
+        for a in grid._actions  # argparse keeps no public list of a parser's options
+        if a.dest != "ablation" and getattr(args, a.dest, a.default) != a.default
+    ]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ssl_bench.checkpoint import CheckpointError
     from ssl_bench.config import run_id, to_dict
@@ -128,6 +141,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise BadInput("--init is for single runs (continued pretraining), not with --ablation")
     if args.ablation:
         return cmd_sweep(args)
+    given = grid_flags_given(args)
+    if given:
+        raise BadInput(
+            f"{', '.join(given)}: for a grid, with --ablation; a single run takes none of them "
+            "(one seed is --seed; on SLURM, run the command inside your own sbatch script)"
+        )
     configs = configs_from(args)
     if args.init is not None:
         import dataclasses
