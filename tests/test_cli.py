@@ -43,6 +43,7 @@ BAD = [
     (["run", "--set", "aug.view2.solarize_p=2"], "solarize_p"),
     (["run", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
     (["list", "things"], "invalid choice: 'things'"),
+    (["report", "--ablation", "tau", "--runs", "/nonexistent/runs"], "--runs /nonexistent/runs: no such directory"),
     # Grid and SLURM options on a single run would be ignored: refused, never dropped.
     (["run", "--seeds", "0,1"], "--seeds: for a grid, with --ablation"),
     (["run", "--launcher", "slurm", "--partition", "gpu"], "--launcher, --partition: for a grid"),

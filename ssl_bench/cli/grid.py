@@ -90,6 +90,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     bad = [f for f in formats if f not in ("md", "csv", "tex", "png", "svg")]
     if bad or not formats:
         raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
+    if not Path(args.runs).is_dir():
+        raise BadInput(
+            f"--runs {args.runs}: no such directory (give the --out that ssl-bench run wrote the records to)"
+        )
     check_writable(Path(args.out), "--out")
     write_index = args.ablation == "all"
     if write_index:
