@@ -43,6 +43,8 @@ BAD = [
     (["run", "--set", "aug.view2.solarize_p=2"], "solarize_p"),
     (["run", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
     (["list", "things"], "invalid choice: 'things'"),
+    (["run", "--method", "byol,simclr,byol"], "--method 'byol,simclr,byol': byol given twice; give each once"),
+    (["run", "--ablation", "tau", "--seeds", "0,1,0"], "--seeds '0,1,0': 0 given twice; give each once"),
     (["report", "--ablation", "tau", "--runs", "/nonexistent/runs"], "--runs /nonexistent/runs: no such directory"),
     # Grid and SLURM options on a single run would be ignored: refused, never dropped.
     (["run", "--seeds", "0,1"], "--seeds: for a grid, with --ablation"),

@@ -129,7 +129,7 @@ def configs_from(args: argparse.Namespace) -> list:
     if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
         raise BadInput(f"--data-dir {args.data_dir}: no such directory")
     overrides = parse_set_args(args.overrides)
-    methods = [m.strip() for m in (args.method or "byol").split(",") if m.strip()]
+    methods = comma_list(args.method or "byol", "--method")
     if not methods:
         raise BadInput("--method is empty; see: ssl-bench list methods")
     return [
@@ -197,14 +197,23 @@ def not_here(ablation: Ablation, preset: str) -> str | None:
     )
 
 
+def comma_list(value: str, flag: str) -> list[str]:
+    """A comma-separated flag's items; one given twice is refused (it would run once)."""
+    items = [x.strip() for x in value.split(",") if x.strip()]
+    twice = sorted({x for x in items if items.count(x) > 1})
+    if twice:
+        raise BadInput(f"{flag} {value!r}: {', '.join(twice)} given twice; give each once")
+    return items
+
+
 def grid_from(args: argparse.Namespace) -> tuple[Ablation, str, list[Point]]:
     from ssl_bench.ablation import expand, resolve_ablation
     from ssl_bench.config import parse_set_args
 
     ablation = resolve_ablation(args.ablation, getattr(args, "paper", None))
-    methods = [m.strip() for m in args.method.split(",") if m.strip()] if args.method else None
+    methods = comma_list(args.method, "--method") if args.method else None
     try:
-        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else None
+        seeds = [int(x) for x in comma_list(args.seeds, "--seeds")] if args.seeds else None
     except ValueError:
         raise BadInput(f"--seeds {args.seeds!r}: expected comma-separated integers such as 0,1,2") from None
     seed = getattr(args, "seed", None)
