@@ -18,6 +18,7 @@ from ssl_bench.cli.common import (
     grid_from,
     validate_device,
 )
+from ssl_bench.cli.grid_options import add_grid_options, grid_flags_given
 from ssl_bench.cli.slurm_options import add_slurm_options, set_devices_from_layout, slurm_options
 from ssl_bench.cli.summary import run_summary
 
@@ -76,51 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also send what metrics.jsonl records to tensorboard, wandb (offline unless WANDB_MODE says) "
         "or mlflow (a local store unless MLFLOW_TRACKING_URI says); repeatable; needs that package",
     )
-    _add_grid_options(r)
+    add_grid_options(r)
     add_slurm_options(r)
     r.set_defaults(func=cmd_run)
-
-
-def _add_grid_options(r) -> None:
-    a = r.add_argument_group(
-        "ablations", "run a whole ablation grid: ssl-bench run --method byol --ablation batch_size"
-    )
-    a.add_argument("--ablation", default=None, help="ablation name, or all (see: ssl-bench list ablations)")
-    a.add_argument(
-        "--paper",
-        default=None,
-        help="whose ablation --ablation names: byol (the default for its short names) or simsiam",
-    )
-    a.add_argument(
-        "--row",
-        dest="rows",
-        action="append",
-        default=None,
-        metavar="LABEL",
-        help="only this row of the grid (repeatable; see --dry-run for the labels)",
-    )
-    a.add_argument("--seeds", default=None, help="comma-separated seeds for the grid (default: the ablation's)")
-    a.add_argument("--dry-run", action="store_true", help="show the grid, what is done, what would launch; run nothing")
-    a.add_argument(
-        "--launcher",
-        default="local",
-        choices=["local", "slurm", "debug"],
-        help="local: this machine; slurm: one submitit job array; debug: submitit in-process",
-    )
-    a.add_argument("--jobs", type=int, default=1, help="local launcher: runs at once (cores are shared between them)")
-
-
-def grid_flags_given(args: argparse.Namespace) -> list[str]:
-    """The grid and SLURM options set away from their defaults: a single run would ignore
-    them, and a user's flag is never silently dropped."""
-    grid = argparse.ArgumentParser(add_help=False)
-    _add_grid_options(grid)
-    add_slurm_options(grid)
-    return [
-        a.option_strings[0]
-        for a in grid._actions  # argparse keeps no public list of a parser's options
-        if a.dest != "ablation" and getattr(args, a.dest, a.default) != a.default
-    ]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
