@@ -46,6 +46,10 @@ BAD = [
     (["run", "--method", "byol,simclr,byol"], "--method 'byol,simclr,byol': byol given twice; give each once"),
     (["run", "--ablation", "tau", "--seeds", "0,1,0"], "--seeds '0,1,0': 0 given twice; give each once"),
     (["report", "--ablation", "tau", "--runs", "/nonexistent/runs"], "--runs /nonexistent/runs: no such directory"),
+    # A bad name is named before a missing folder is.
+    (["report", "--ablation", "taus", "--runs", "/nonexistent/runs"], "unknown ablation 'taus'"),
+    (["report", "--ablation", "tau", "--seeds", "x", "--runs", "/nonexistent/runs"], "--seeds 'x': expected"),
+    (["report", "--ablation", "all", "--method", "byl", "--runs", "/nonexistent/runs"], "unknown method 'byl'"),
     # Grid and SLURM options on a single run would be ignored: refused, never dropped.
     (["run", "--seeds", "0,1"], "--seeds: for a grid, with --ablation"),
     (["run", "--launcher", "slurm", "--partition", "gpu"], "--launcher, --partition: for a grid"),

@@ -90,16 +90,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     bad = [f for f in formats if f not in ("md", "csv", "tex", "png", "svg")]
     if bad or not formats:
         raise BadInput(f"--format {args.format!r}: choose from md, csv, tex, png, svg (comma-separated)")
-    if not Path(args.runs).is_dir():
-        raise BadInput(
-            f"--runs {args.runs}: no such directory (give the --out that ssl-bench run wrote the records to)"
-        )
-    check_writable(Path(args.out), "--out")
     write_index = args.ablation == "all"
     if write_index:
         names = ablations_of(args.paper)
     else:
         names = [resolve_ablation(args.ablation, args.paper).name]
+    # The flags a grid reads are checked before the folders, so a bad value is named first.
+    user_seeds = None if args.seeds == "found" else args.seeds
+    grid_from(argparse.Namespace(**{**vars(args), "ablation": names[0], "paper": None, "seeds": user_seeds}))
+    if not Path(args.runs).is_dir():
+        raise BadInput(
+            f"--runs {args.runs}: no such directory (give the --out that ssl-bench run wrote the records to)"
+        )
+    check_writable(Path(args.out), "--out")
     done_reports = []
     for name in names:
         # Each grid read with the user's flags, its full name (so no --paper) and, with
