@@ -133,6 +133,32 @@ def test_every_format_is_written_and_plots_hold_every_series(tmp_path, name):
     assert tex.startswith("\\begin{table}") and "\\pm" in tex or "\\bottomrule" in tex
 
 
+@pytest.mark.parametrize("collapsed", [False, True])
+def test_our_top1_panel_is_zoomed_to_the_rows_with_the_random_encoder_and_the_pixels(collapsed):
+    """Rows a point apart must be told apart: ours are points on an axis zoomed to them,
+    the random-init encoder and the pixels are lines, and chance shows only when a row
+    comes down near it."""
+    import pandas as pd
+
+    from ssl_bench.report.plots import plot_bars
+    from ssl_bench.verdicts import METRIC, PIXELS, RANDOM
+
+    rows = ["a", "b", "c"]
+    scores = [85.5, 86.0, 12.0 if collapsed else 85.0]
+    summary = pd.DataFrame(
+        {"method": "byol", "row": rows, METRIC: scores, f"{METRIC}_std": 0.3, RANDOM: 82.0, PIXELS: 79.0}
+    )
+    paper = pd.DataFrame({"method": "byol", "row": rows, "paper_top1": [72.5, 72.0, 0.3]})
+    fig = plot_bars(summary, paper, ["byol"], rows, "top1", "linear top-1 (%)", "test", "t", chance=10.0)
+    ours = fig.axes[1]
+    labels = [t.get_text() for t in ours.get_legend().get_texts()]
+    assert "random-init encoder 82.0" in labels and "raw pixels 79.0" in labels
+    low, high = ours.get_xlim()
+    assert high > 86.3 and (low < 10.0 if collapsed else 78.0 < low < 79.0)
+    assert any(label.startswith("chance") for label in labels) == collapsed
+    assert fig.axes[0].get_xlim()[0] <= 0  # the paper's bars start at 0
+
+
 def test_index_embeds_tables_links_plots_and_gives_commands():
     from ssl_bench.report import index_markdown
 

@@ -141,7 +141,8 @@ class Report:
         a = self.ablation
         paper = self.paper
         rows = row_order(a, list(dict.fromkeys(self.summary.row)), paper)
-        ours_rows = [r for r in rows if (self.summary.row == r).any()]
+        # The rows we ran; with none at this preset, the paper's, so its panel is not empty.
+        ours_rows = [r for r in rows if (self.summary.row == r).any()] or [r for r in rows if (paper.row == r).any()]
         title = "\n".join(textwrap.wrap(a.title, 80)) + f"\n(ours: {self.scale})"
         scale_short = (
             ", ".join(

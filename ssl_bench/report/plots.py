@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ssl_bench.verdicts import METRIC
+from ssl_bench.verdicts import METRIC, PIXELS, RANDOM
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -101,8 +101,11 @@ def plot_bars(
     chance: float | None = None,
     paper_setting: str = "ImageNet, ResNet-50",
 ) -> Figure:
-    """Horizontal bars, one panel for the paper and one for ours, methods side by side
-    (hatched vs solid, so greyscale prints stay readable)."""
+    """One panel for the paper and one for ours, methods side by side (hatched vs solid, or
+    by marker, so greyscale prints stay readable). The paper's top-1 are bars from 0 (its
+    collapsed rows sit at 0.1 %); ours are points on an axis zoomed to them, with the
+    random-init encoder and the pixels drawn as lines, since rows a point apart are the
+    question at a small scale. A drop is a bar from 0 on both sides."""
     plt = _style()
     height = max(3.0, 0.32 * len(rows) * max(1, len(methods)) + 1.2)
     fig, axes = plt.subplots(1, 2, figsize=(12, height), sharey=True)
@@ -111,45 +114,69 @@ def plot_bars(
     # Error bars: the std over seeds for top-1, the 95 % Welch half-width for a drop (as the tables print them).
     ours_col, err_col = {"drop": ("drop", "drop_half"), "top1": (METRIC, f"{METRIC}_std")}[value]
     hatches = ["", "//", ".."]
+    points = value == "top1"
+    shown: list[float] = []
     for k, method in enumerate(methods):
         pm = paper[paper.method == method].set_index("row")
         pv = [pm[f"paper_{value}"].get(r, np.nan) if len(pm) else np.nan for r in rows]
         sm = summary[summary.method == method].set_index("row")
         ov = [sm[ours_col].get(r, np.nan) if len(sm) else np.nan for r in rows]
-        oe = [sm[err_col].get(r, np.nan) if len(sm) else np.nan for r in rows]
+        oe = np.nan_to_num([sm[err_col].get(r, np.nan) if len(sm) else np.nan for r in rows])
         off = (k - (len(methods) - 1) / 2) * width
-        for ax, vals, err in ((axes[0], pv, None), (axes[1], ov, oe)):
-            ax.barh(
-                y + off,
-                vals,
-                height=width,
-                color=GREYS.get(method, "0.3"),
-                edgecolor="black",
-                hatch=hatches[k % 3],
-                label=method,
-                xerr=None if err is None else np.nan_to_num(err),
-            )
-            _label_bars(ax, y + off, vals)
+        style = dict(color=GREYS.get(method, "0.3"), label=method)
+        axes[0].barh(y + off, pv, height=width, edgecolor="black", hatch=hatches[k % 3], **style)
+        _label_bars(axes[0], y + off, pv)
+        if points:
+            axes[1].errorbar(ov, y + off, xerr=oe, fmt=MARKERS.get(method, "o"), capsize=2, ms=4, **style)
+            shown += [v + s * e for v, e in zip(ov, oe, strict=True) for s in (-1, 1) if not np.isnan(v)]
+        else:
+            axes[1].barh(y + off, ov, height=width, edgecolor="black", hatch=hatches[k % 3], xerr=oe, **style)
+            _label_bars(axes[1], y + off, ov)
     axes[0].set_title(f"paper ({paper_setting})", fontsize=9)
     bars = {"drop": "95 % Welch t-interval", "top1": "std over seeds"}[value]
     axes[1].set_title(f"ours ({scale}; bars: {bars})", fontsize=9)
     for ax in axes:
         ax.set_xlabel(xlabel)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.legend(fontsize=7)
-    if chance is not None:
-        axes[1].axvline(chance, color="0.5", ls=":", lw=1)
-        axes[1].text(chance, len(rows) - 0.5, " chance", fontsize=7, color="0.4")
-    if value == "top1" and summary["random_linear_top1"].notna().any():
-        rand = float(summary["random_linear_top1"].mean())
-        axes[1].axvline(rand, color="0.3", ls="--", lw=1)
-        axes[1].text(rand, -0.6, f"random init {rand:.1f}", fontsize=7, color="0.3", ha="right")
+    axes[0].axvline(0, color="black", lw=0.8)
+    if points:
+        _reference_lines(axes[1], summary, shown, chance)
+        for k, method in enumerate(methods):  # each point's value, right of the widest error bar
+            sm = summary[summary.method == method].set_index("row")
+            off = (k - (len(methods) - 1) / 2) * width
+            for r, yy in zip(rows, y + off, strict=True):
+                v = sm[ours_col].get(r, np.nan) if len(sm) else np.nan
+                label = " not run" if np.isnan(v) else f" {v:.1f}"
+                x = axes[1].get_xlim()[0] if np.isnan(v) else axes[1].get_xlim()[1]
+                axes[1].text(x, yy, label, va="center", ha="left" if np.isnan(v) else "right", fontsize=6)
+    else:
+        axes[1].axvline(0, color="black", lw=0.8)
+    for ax in axes:
+        ax.legend(fontsize=7, loc="best")
     axes[0].set_yticks(y)
     axes[0].set_yticklabels(rows, fontsize=7)
     axes[0].invert_yaxis()
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _reference_lines(ax, summary: pd.DataFrame, shown: list[float], chance: float | None) -> None:
+    """The random-init encoder's and the pixels' mean top-1 as lines, and the axis zoomed to
+    them and the points; chance only where it falls inside."""
+    refs = []
+    for col, label, ls in ((RANDOM, "random-init encoder", "--"), (PIXELS, "raw pixels", ":")):
+        if col in summary and summary[col].notna().any():
+            v = float(summary[col].mean())
+            ax.axvline(v, color="0.3", ls=ls, lw=1, label=f"{label} {v:.1f}")
+            refs.append(v)
+    values = shown + refs
+    if not values:
+        return
+    lo, hi = min(values), max(values)
+    pad = max(0.5, 0.08 * (hi - lo))
+    ax.set_xlim(lo - pad, hi + 3 * pad)  # room on the right for the values
+    if chance is not None and lo - pad <= chance:
+        ax.axvline(chance, color="0.5", ls="-.", lw=1, label=f"chance {chance:.0f}")
 
 
 def plot_training_curves(
