@@ -133,6 +133,32 @@ def test_every_format_is_written_and_plots_hold_every_series(tmp_path, name):
     assert tex.startswith("\\begin{table}") and "\\pm" in tex or "\\bottomrule" in tex
 
 
+def test_a_row_the_paper_prints_no_number_for_reads_a_dash():
+    """Table 3d reads "unstable", not a top-1: never "nan" in the paper's column."""
+    from ssl_bench.ablation import expand
+
+    ablation = get_ablation("simsiam_heads_bn")
+    points = expand(ablation, preset="smoke")
+    record = {
+        "status": "done",
+        "config": {
+            "preset": "smoke",
+            "backbone": "convnet",
+            "data": {"dataset": "fashion-mnist"},
+            "train": {"epochs": 1},
+        },
+        "data": {"num_classes": 10},
+        "metrics": {"linear_top1": 0.5, "knn_top1": 0.4, "z_std": 0.05, "z_std_ideal": 0.06},
+        "random_init": {"linear_top1": 0.3, "knn_top1": 0.3},
+        "cost": {"train_wall_s": 1, "eval_wall_s": 1, "images_per_s": 100, "device": "cpu", "device_name": "cpu"},
+    }
+    table = build_report(ablation, [Entry(p.labels, record) for p in points]).table
+    d_row = table[table.iloc[:, 0].str.startswith("(d)")]
+    assert len(d_row) == 1
+    assert d_row["paper"].iloc[0] == "–" and d_row["paper Δ"].iloc[0] == "–"
+    assert "nan" not in table.to_string()
+
+
 @pytest.mark.parametrize("collapsed", [False, True])
 def test_our_top1_panel_is_zoomed_to_the_rows_with_the_random_encoder_and_the_pixels(collapsed):
     """Rows a point apart must be told apart: ours are points on an axis zoomed to them,

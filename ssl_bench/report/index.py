@@ -84,12 +84,14 @@ def separation_section(reports: Sequence[tuple[Report, str]]) -> list[str]:
     if chosen:
         lines.append(
             "A low-label probe separates better in: " + "; ".join(chosen) + ". Chosen on these runs, it is a "
-            "candidate for verdicts judged on fresh seeds; today every verdict reads linear top-1, the paper's metric."
+            "candidate for verdicts judged on fresh seeds; today every verdict on top-1 reads linear top-1, "
+            "the paper's metric."
         )
     else:
         lines.append(
-            "No low-label probe separates any grid's rows better than the full linear probe or kNN, so no verdict "
-            "reads one: every verdict reads linear top-1, the paper's metric; the next section says whether each "
+            "No low-label probe separates any grid's rows better than the better of the full linear probe and kNN, "
+            "so no verdict reads one: every verdict on top-1 reads linear top-1, the paper's metric; the next "
+            "section says whether each "
             "metric scores the trained encoders above the pixels they are given."
         )
     return lines

@@ -82,8 +82,8 @@ def separation_markdown(name: str, table: pd.DataFrame) -> str:
     pick = low_label_verdict(table)
     lines += [
         "",
-        f"The {METRICS[pick]} probe separates these rows better than the full probe and kNN."
+        f"The {METRICS[pick]} probe separates these rows better than both the full probe and kNN."
         if pick
-        else "Neither low-label probe separates these rows better than the full linear probe or kNN.",
+        else "Neither low-label probe separates these rows better than the better of the full linear probe and kNN.",
     ]
     return "\n".join(lines)

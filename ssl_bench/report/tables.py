@@ -82,7 +82,7 @@ def table(
                 line[f"{prefix}Δ"] = _signed(item["drop"], item["drop_half"], item["n"])
                 line[f"{prefix}{other_label}"] = _cell(item[other], item[f"{other}_std"], item["n"])
                 line[f"{prefix}z std"] = f"{item['z_std']:.3f}"
-            if len(pm):
+            if len(pm) and not pd.isna(pm.iloc[0].paper_top1):  # a row the paper prints no number for reads "–"
                 p = pm.iloc[0]
                 spread = "" if pd.isna(p.paper_spread) else f" ± {p.paper_spread:.1f}"
                 line[f"{prefix}paper"] = f"{p.paper_top1:.1f}{spread}"
