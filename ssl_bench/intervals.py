@@ -8,6 +8,7 @@ as one Stat that keeps both sides' variance terms.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Two-sided coverage of every interval; each side errs with (1 - COVERAGE) / 2.
@@ -121,3 +122,12 @@ def difference(label: str, r: Stat, b: Stat) -> Stat:
         r.machines | b.machines,
         cells=r.cells | b.cells,
     )
+
+
+def digits_to_tell(values: Sequence[float], margin: float, digits: int) -> int:
+    """The decimals at which no value prints as a margin it is not on (at most 3 more than
+    `digits`): an interval ending at 1.96 against a margin of 2 must not read "+2.0"."""
+    shown = digits
+    while shown < digits + 3 and any(round(x, shown) == margin != x for x in values):
+        shown += 1
+    return shown

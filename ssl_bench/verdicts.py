@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from ssl_bench.intervals import Stat, comparison_sd, difference, welch_interval
+from ssl_bench.intervals import Stat, comparison_sd, difference, digits_to_tell, welch_interval
 from ssl_bench.scope import (  # noqa: F401  (re-exported: the ablations name them from here)
     CAN,
     METRIC,
@@ -139,7 +139,8 @@ def compare(claim: str, a: Stat | None, b: Stat | None, margin: float, side: str
         return Verdict(claim, f"{NOT_ENOUGH} (one seed; the point estimate {point})", numbers, family=family, **kw)
     low, high, df = welch_interval(a, b, family)
     kind = "95 % Welch t" if family == 1 else f"95 % Welch t, simultaneous over {family} (Bonferroni)"
-    numbers += f"; interval [{low:+.{digits}f}, {high:+.{digits}f}] ({kind}, df {df:.1f})"
+    shown = digits_to_tell((low, high), margin, digits)
+    numbers += f"; interval [{low:+.{shown}f}, {high:+.{shown}f}] ({kind}, df {df:.1f})"
     if side == "above":
         outcome = HOLDS if low > margin else FAILS if high < margin else CANNOT_TELL
     else:

@@ -378,3 +378,15 @@ def test_the_single_runs_table_shows_the_pixels_beside_the_random_init_encoder()
     assert cells(with_px)[knn_px] == "77.6" and cells(with_px)[lin_px] == "79.3"
     assert cells(without)[knn_px] == "–" and cells(without)[lin_px] == "–"
     assert cells(with_px)[cols.index("gain")] == "+3.7"
+
+
+def test_an_interval_end_near_the_margin_prints_the_digits_that_show_its_side():
+    """[+0.6, +2.0] against a margin of 2 reads as touching it; the verdict says it does not."""
+    from ssl_bench.intervals import digits_to_tell
+
+    assert digits_to_tell((0.55, 1.96), 2.0, 1) == 2
+    assert digits_to_tell((0.55, 1.5), 2.0, 1) == 1
+    assert digits_to_tell((0.55, 2.0), 2.0, 1) == 1  # exactly on it: nothing to tell apart
+    v = compare("c", Stat("a", 2.81, 0.2, 3), Stat("b", 1.3, 0.2, 3), 2.0, "above")
+    low, high = v.numbers.split("interval [")[1].split("]")[0].split(", ")
+    assert high == "+1.96" and v.outcome == "does not hold", v.numbers
