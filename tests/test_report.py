@@ -23,6 +23,23 @@ def tau_report():
     return build_report(get_ablation("tau"), entries)
 
 
+def smoke_record(linear_top1: float) -> dict:
+    """A finished smoke-preset record with the given linear top-1 (the rest fixed)."""
+    return {
+        "status": "done",
+        "config": {
+            "preset": "smoke",
+            "backbone": "convnet",
+            "data": {"dataset": "fashion-mnist"},
+            "train": {"epochs": 1},
+        },
+        "data": {"num_classes": 10},
+        "metrics": {"linear_top1": linear_top1, "knn_top1": 0.4, "z_std": 0.05, "z_std_ideal": 0.06},
+        "random_init": {"linear_top1": 0.3, "knn_top1": 0.3},
+        "cost": {"train_wall_s": 1, "eval_wall_s": 1, "images_per_s": 100, "device": "cpu", "device_name": "cpu"},
+    }
+
+
 def test_golden_tau_table():
     rep = tau_report()
     got = rep.markdown(image="tau.png")
@@ -98,19 +115,7 @@ def test_every_format_is_written_and_plots_hold_every_series(tmp_path, name):
     for k in range(len(points)):  # synthetic records for every point but the last (missing)
         if k == len(points) - 1:
             continue
-        records[k] = {
-            "status": "done",
-            "config": {
-                "preset": "smoke",
-                "backbone": "convnet",
-                "data": {"dataset": "fashion-mnist"},
-                "train": {"epochs": 1},
-            },
-            "data": {"num_classes": 10},
-            "metrics": {"linear_top1": 0.5 + k / 1000, "knn_top1": 0.4, "z_std": 0.05, "z_std_ideal": 0.06},
-            "random_init": {"linear_top1": 0.3, "knn_top1": 0.3},
-            "cost": {"train_wall_s": 1, "eval_wall_s": 1, "images_per_s": 100, "device": "cpu", "device_name": "cpu"},
-        }
+        records[k] = smoke_record(0.5 + k / 1000)
     rep = build_report(ablation, [Entry(p.labels, records.get(k)) for k, p in enumerate(points)])
     written = write_report(rep, tmp_path, ["md", "csv", "tex", "png", "svg"])
     assert {w.suffix for w in written} == {".md", ".csv", ".tex", ".png", ".svg"}
@@ -139,19 +144,7 @@ def test_a_row_the_paper_prints_no_number_for_reads_a_dash():
 
     ablation = get_ablation("simsiam_heads_bn")
     points = expand(ablation, preset="smoke")
-    record = {
-        "status": "done",
-        "config": {
-            "preset": "smoke",
-            "backbone": "convnet",
-            "data": {"dataset": "fashion-mnist"},
-            "train": {"epochs": 1},
-        },
-        "data": {"num_classes": 10},
-        "metrics": {"linear_top1": 0.5, "knn_top1": 0.4, "z_std": 0.05, "z_std_ideal": 0.06},
-        "random_init": {"linear_top1": 0.3, "knn_top1": 0.3},
-        "cost": {"train_wall_s": 1, "eval_wall_s": 1, "images_per_s": 100, "device": "cpu", "device_name": "cpu"},
-    }
+    record = smoke_record(0.5)
     table = build_report(ablation, [Entry(p.labels, record) for p in points]).table
     d_row = table[table.iloc[:, 0].str.startswith("(d)")]
     assert len(d_row) == 1

@@ -138,10 +138,10 @@ class Report:
         return self.summary.merge(self.paper, on=["method", "row"], how="outer")
 
     def figure(self) -> plots.Figure:
+        """The ablation's figure; a grid not run at this preset draws the paper's rows."""
         a = self.ablation
         paper = self.paper
         rows = row_order(a, list(dict.fromkeys(self.summary.row)), paper)
-        # The rows we ran; with none at this preset, the paper's, so its panel is not empty.
         ours_rows = [r for r in rows if (self.summary.row == r).any()] or [r for r in rows if (paper.row == r).any()]
         title = "\n".join(textwrap.wrap(a.title, 80)) + f"\n(ours: {self.scale})"
         scale_short = (
@@ -166,28 +166,17 @@ class Report:
                 theirs = paper.paper_row.iloc[0]
                 x_label += f" (ours); the paper's at the same reduction, its {theirs} at our {self.baseline}"
             return plot_drop_curve(self.summary, paper, self.methods, x_label, scale_short, title, setting)
-        if a.plot == "bars_drop":
-            return plot_bars(
-                self.summary,
-                paper,
-                self.methods,
-                ours_rows,
-                "drop",
-                "decrease in linear top-1 vs baseline (percentage points)",
-                scale_short,
-                title,
-                paper_setting=setting,
-            )
+        drop = a.plot == "bars_drop"
         return plot_bars(
             self.summary,
             paper,
             self.methods,
             ours_rows,
-            "top1",
-            "linear top-1 (%)",
+            "drop" if drop else "top1",
+            "decrease in linear top-1 vs baseline (percentage points)" if drop else "linear top-1 (%)",
             scale_short,
             title,
-            chance=self.chance,
+            chance=None if drop else self.chance,
             paper_setting=setting,
         )
 

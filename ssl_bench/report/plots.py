@@ -116,6 +116,7 @@ def plot_bars(
     hatches = ["", "//", ".."]
     points = value == "top1"
     shown: list[float] = []
+    labels: list[tuple[float, float]] = []  # (row position, our value) of each point, labelled once the axis is set
     for k, method in enumerate(methods):
         pm = paper[paper.method == method].set_index("row")
         pv = [pm[f"paper_{value}"].get(r, np.nan) if len(pm) else np.nan for r in rows]
@@ -129,6 +130,7 @@ def plot_bars(
         if points:
             axes[1].errorbar(ov, y + off, xerr=oe, fmt=MARKERS.get(method, "o"), capsize=2, ms=4, **style)
             shown += [v + s * e for v, e in zip(ov, oe, strict=True) for s in (-1, 1) if not np.isnan(v)]
+            labels += list(zip(y + off, ov, strict=True))
         else:
             axes[1].barh(y + off, ov, height=width, edgecolor="black", hatch=hatches[k % 3], xerr=oe, **style)
             _label_bars(axes[1], y + off, ov)
@@ -140,14 +142,17 @@ def plot_bars(
     axes[0].axvline(0, color="black", lw=0.8)
     if points:
         _reference_lines(axes[1], summary, shown, chance)
-        for k, method in enumerate(methods):  # each point's value, right of the widest error bar
-            sm = summary[summary.method == method].set_index("row")
-            off = (k - (len(methods) - 1) / 2) * width
-            for r, yy in zip(rows, y + off, strict=True):
-                v = sm[ours_col].get(r, np.nan) if len(sm) else np.nan
-                label = " not run" if np.isnan(v) else f" {v:.1f}"
-                x = axes[1].get_xlim()[0] if np.isnan(v) else axes[1].get_xlim()[1]
-                axes[1].text(x, yy, label, va="center", ha="left" if np.isnan(v) else "right", fontsize=6)
+        left, right = axes[1].get_xlim()
+        for yy, v in labels:  # each value at the right edge, clear of the error bars; "not run" at the left
+            run = not np.isnan(v)
+            axes[1].text(
+                right if run else left,
+                yy,
+                f" {v:.1f}" if run else " not run",
+                va="center",
+                ha="right" if run else "left",
+                fontsize=6,
+            )
     else:
         axes[1].axvline(0, color="black", lw=0.8)
     for ax in axes:
