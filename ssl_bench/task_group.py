@@ -2,9 +2,9 @@
 
 srun (through submitit) starts every task of the allocation with the same callable. Each
 task learns its place from submitit's `TorchDistributedEnvironment` (rank and world from
-SLURM_PROCID and SLURM_NTASKS, the master from the job's first node, a port drawn from the
-job id, so every task agrees on it and two jobs on one host do not share it) and joins the
-process group through torch.distributed's env:// variables. Rank 0 alone decides whether
+SLURM_PROCID and SLURM_NTASKS, the master from the job's first node) and a port drawn from
+the job id (`master_port`), so every task agrees on it and two jobs on one host do not share
+it; it joins the process group through torch.distributed's env:// variables. Rank 0 alone decides whether
 the run is done or trained elsewhere, claims it, checkpoints and writes its record; the
 other ranks follow its decision. Nothing of a rank's place is pickled, so a requeued job
 recomputes it.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import random
 from pathlib import Path
 
 from ssl_bench.config import RunConfig, run_id
@@ -62,6 +63,7 @@ def _export_slurm_environment() -> dict:
     import submitit
 
     job = submitit.JobEnvironment()
+    os.environ.setdefault("MASTER_PORT", str(master_port(job.job_id)))  # a user's own port stays
     tde = submitit.helpers.TorchDistributedEnvironment()
     # Not CUDA_VISIBLE_DEVICES: with --gpus-per-task SLURM already shows each task only its
     # own GPU, where submitit's str(local_rank) would name one that does not exist.
@@ -74,6 +76,18 @@ def _export_slurm_environment() -> dict:
         "master": f"{tde.master_addr}:{tde.master_port}",
         "slurm_job": job.job_id,
     }
+
+
+# Below Linux's default ephemeral range (32768-60999), from which every client socket on the
+# node draws its local port: submitit's own choice (20000-60000) can find its port taken by
+# one, and rank 0 then fails with EADDRINUSE. Above the ports services commonly listen on.
+MASTER_PORTS = (21000, 32767)
+
+
+def master_port(job_id: str) -> int:
+    """The master's port for SLURM job `job_id`: the same in every task of the job, drawn
+    from MASTER_PORTS by the id, so two jobs on one node rarely share it."""
+    return random.Random(job_id).randint(*MASTER_PORTS)
 
 
 def _claim(cfg: RunConfig, env: RunEnv, claim: contextlib.ExitStack) -> str:

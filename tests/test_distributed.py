@@ -110,3 +110,45 @@ def test_two_process_run_resumes_to_the_same_result(tmp_path):
     resumed = run(cfg, RunEnv(out_dir=tmp_path / "b", device="cpu", **QUIET))
     assert resumed["resumes"], "the second call should have resumed from the checkpoint"
     assert resumed["metrics"] == ref["metrics"] and resumed["curves"] == ref["curves"]
+
+
+def _slurm_task(monkeypatch, job_id: str, rank: int) -> None:
+    """This process as task `rank` of a two-task SLURM job on one node, as srun starts it."""
+    monkeypatch.delenv("MASTER_PORT", raising=False)
+    for name, value in {
+        "SUBMITIT_EXECUTOR": "slurm",
+        "SLURM_JOB_ID": job_id,
+        "SLURM_NTASKS": "2",
+        "SLURM_JOB_NUM_NODES": "1",
+        "SLURM_NODEID": "0",
+        "SLURM_JOB_NODELIST": "n1",
+        "SLURM_PROCID": str(rank),
+        "SLURM_LOCALID": str(rank),
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("MASTER_ADDR", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_every_task_of_a_job_takes_one_master_port_clear_of_client_sockets(monkeypatch):
+    """Client sockets draw local ports from 32768 up (Linux's default): a master port there
+    can be taken by one, and rank 0 then fails to listen. Every task must compute the same."""
+    import os
+
+    from ssl_bench.task_group import MASTER_PORTS, _export_slurm_environment
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # submitit's export writes os.environ: keep it here
+    ports = set()
+    for rank in (0, 1):
+        _slurm_task(monkeypatch, "4", rank)
+        layout = _export_slurm_environment()
+        ports.add(os.environ["MASTER_PORT"])
+        assert layout["master"] == f"n1:{os.environ['MASTER_PORT']}" and os.environ["RANK"] == str(rank)
+    (port,) = ports
+    assert MASTER_PORTS[0] <= int(port) <= MASTER_PORTS[1] < 32768
+    _slurm_task(monkeypatch, "5", 0)
+    _export_slurm_environment()
+    assert os.environ["MASTER_PORT"] != port  # another job, another port
+    _slurm_task(monkeypatch, "4", 0)
+    monkeypatch.setenv("MASTER_PORT", "29500")  # a user's own choice is kept
+    assert _export_slurm_environment()["master"] == "n1:29500"
