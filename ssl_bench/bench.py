@@ -64,11 +64,13 @@ def bench(
         step(next(it), lr, tau)
     synchronize(device)
     reset_peak_memory(device)
+    faults = minor_page_faults()
     start = time.perf_counter()
     for _ in range(steps):
         loss = step(next(it), lr, tau)
     synchronize(device)
     steady_s = time.perf_counter() - start
+    faults = minor_page_faults() - faults
     if not torch.isfinite(loss):
         raise RuntimeError(f"the benchmark's loss is {loss.item()}: the timed steps are not meaningful")
 
@@ -90,10 +92,19 @@ def bench(
         "device": str(device),
         "device_name": device_name(device),
         "peak_memory_bytes": peak_memory(device),
+        "page_faults_per_update": faults / steps,
         "threads": torch.get_num_threads(),
         "provenance": provenance(),
         "time": time.time(),
     }
+
+
+def minor_page_faults() -> int:
+    """The page faults this process has taken so far that needed no disk read: on the CPU,
+    mostly the first touch of memory the allocator mapped afresh (`ssl_bench.host_memory`)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _prepared_step(cfg: RunConfig, data: ImageData, device: torch.device):
@@ -230,7 +241,8 @@ def format_line(label: str, rec: dict, reference: float | None = None) -> str:
     return (
         f"{label:<24} {rec['images_per_s']:>9.0f} images/s{ratio}  step {rec['step_ms']:.1f} ms; synced split: "
         f"data+aug {s['data_aug']:.1f} + fwd/bwd {s['forward_backward']:.1f} + optimizer {s['optimizer']:.1f} + "
-        f"EMA {s['ema']:.1f} ms; peak memory {rec['peak_memory_bytes'] / 2**20:.0f} MiB"
+        f"EMA {s['ema']:.1f} ms; peak memory {rec['peak_memory_bytes'] / 2**20:.0f} MiB; "
+        f"{rec['page_faults_per_update']:.0f} page faults an update"
     )
 
 

@@ -20,6 +20,7 @@ from ssl_bench.backbones import build_backbone
 from ssl_bench.config import RunConfig
 from ssl_bench.distributed import SINGLE, Dist
 from ssl_bench.ghost_bn import can_group, ghost_batch_norm
+from ssl_bench.host_memory import keep_freed_memory
 from ssl_bench.init_weights import load_init
 from ssl_bench.model import Siamese
 from ssl_bench.objective import keys_to_enqueue, objective, split_branches
@@ -262,7 +263,9 @@ def build_step(
     dist: Dist = SINGLE,
 ) -> Step:
     """Model, optimizer and augmentation stream for `cfg` on the device of `mean`, with the
-    run's switches applied (channels_last, SyncBN and DDP across processes, torch.compile)."""
+    run's switches applied (channels_last, SyncBN and DDP across processes, torch.compile),
+    in a process that keeps the memory its steps free (`ssl_bench.host_memory`)."""
+    keep_freed_memory()
     device = mean.device
     t = cfg.train
     mean, std = mean.to(param_dtype(cfg)), std.to(param_dtype(cfg))

@@ -138,6 +138,7 @@ def test_bench_writes_steady_state_and_split_records(tmp_path, capsys):
     assert rec["flops_per_update"] > 0 and set(rec["matmul_peak_gflops"]) == {"fp32", "bf16"}
     assert rec["achieved_gflops"] == pytest.approx(rec["flops_per_update"] / (rec["step_ms"] / 1000) / 1e9)
     assert "GFLOP per update (torch.utils.flop_counter)" in out and "% of this machine's fp32 matmul rate" in out
+    assert rec["page_faults_per_update"] >= 0 and "page faults an update" in out
 
 
 def test_an_updates_flops_are_torchs_count_of_its_products_and_convolutions():

@@ -108,6 +108,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                     "flops_per_update",
                     "achieved_gflops",
                     "peak_memory_bytes",
+                    "page_faults_per_update",
                 )
             }  # fmt: skip
             for r in results
