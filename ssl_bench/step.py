@@ -100,7 +100,7 @@ def uses_bf16(cfg: RunConfig, device: torch.device) -> bool:
 def uses_channels_last(cfg: RunConfig, model: nn.Module, device: torch.device) -> bool:
     """train.channels_last on this device and network (none: chosen here). A convolutional
     network (more than a ViT's one patch-embedding convolution) on the CPU, where it was
-    faster on both CPU kinds measured (1.64x with AVX-512, 1.11x with AVX2 only, the
+    faster on both CPU kinds measured (1.64x with AVX-512, 1.43x with AVX2 only, the
     `cpu` preset's step, `ssl-bench bench --each-switch`), and on CUDA under bf16, the
     layout of its tensor-core convolutions."""
     if cfg.train.channels_last is not None:
