@@ -119,3 +119,25 @@ def test_smoke_run_prints_summary_and_resume_flag(tmp_path, capsys):
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "_baselines"]
     assert main(["run", "--resume", str(run_dir)]) == 0  # already done: read back, same summary
     assert "random init" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["run", "dry-run", "report", "status"])
+def test_a_flag_one_grid_refuses_stops_all_grids_before_any(command, tmp_path, capsys):
+    """With --ablation all, every grid is expanded with the user's flags first: SimSiam's
+    rows of simsiam_simclr (a predictor, a stop-gradient) are SimSiam itself, so
+    --method simsiam is refused there, before any other grid is trained, reported or shown."""
+    runs, reports = tmp_path / "runs", tmp_path / "reports"
+    runs.mkdir()
+    argv = {
+        "run": ["run", "--out", str(runs)],
+        "dry-run": ["run", "--dry-run", "--out", str(runs)],
+        "report": ["report", "--runs", str(runs), "--out", str(reports)],
+        "status": ["status", "--out", str(runs)],
+    }[command]
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main([*argv, "--ablation", "all", "--method", "simsiam", "--preset", "smoke"]))
+    assert exc.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("ssl-bench: error: --ablation all: ablation simsiam_simclr: rows 'with predictor' and")
+    assert not any(runs.iterdir()) and not reports.exists()

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ssl_bench.cli.common import BadInput, ablations_of, add_grid_selection, check_writable, grid_from, not_here
+from ssl_bench.cli.common import (
+    BadInput,
+    ablations_of,
+    add_grid_selection,
+    check_every_grid,
+    check_writable,
+    grid_from,
+    not_here,
+)
 
 if TYPE_CHECKING:
     from ssl_bench.ablation import Point
@@ -50,6 +58,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.ablation is None:
         return _status_of_out(Path(args.out))
     if args.ablation == "all":
+        check_every_grid(args, ablations_of(args.paper))
         for name in ablations_of(args.paper):
             cmd_status(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None}))
         return 0
@@ -97,7 +106,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         names = [resolve_ablation(args.ablation, args.paper).name]
     # The flags a grid reads are checked before the folders, so a bad value is named first.
     user_seeds = None if args.seeds == "found" else args.seeds
-    grid_from(argparse.Namespace(**{**vars(args), "ablation": names[0], "paper": None, "seeds": user_seeds}))
+    check_every_grid(argparse.Namespace(**{**vars(args), "seeds": user_seeds}), names)
     if not Path(args.runs).is_dir():
         raise BadInput(
             f"--runs {args.runs}: no such directory (give the --out that ssl-bench run wrote the records to)"

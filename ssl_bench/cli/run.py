@@ -154,8 +154,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.ablation == "all":
         # Every ablation of --paper (or of every paper), one grid after another.
         from ssl_bench.ablation import get_ablation
-        from ssl_bench.cli.common import ablations_of, not_here, preset_of
+        from ssl_bench.cli.common import ablations_of, check_every_grid, not_here, preset_of
 
+        check_every_grid(args, ablations_of(args.paper))
         status = 0
         for name in ablations_of(args.paper):
             skip = not_here(get_ablation(name), preset_of(args))
