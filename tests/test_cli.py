@@ -141,3 +141,12 @@ def test_a_flag_one_grid_refuses_stops_all_grids_before_any(command, tmp_path, c
     assert out == "" and err.count("\n") == 1
     assert err.startswith("ssl-bench: error: --ablation all: ablation simsiam_simclr: rows 'with predictor' and")
     assert not any(runs.iterdir()) and not reports.exists()
+
+
+@pytest.mark.parametrize("ablation", ["tau", "all"])
+def test_a_flag_bad_for_every_grid_is_named_as_itself(ablation, tmp_path, capsys):
+    """Only a refusal by one grid of several says it came from --ablation all."""
+    with pytest.raises(SystemExit) as exc:
+        raise SystemExit(main(["report", "--ablation", ablation, "--seeds", "x", "--runs", str(tmp_path)]))
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == "ssl-bench: error: --seeds 'x': expected comma-separated integers such as 0,1,2\n"

@@ -245,15 +245,18 @@ def grid_from(args: argparse.Namespace) -> tuple[Ablation, str, list[Point]]:
 
 
 def check_every_grid(args: argparse.Namespace, names: list[str]) -> None:
-    """With --ablation all: every grid expanded with the user's flags before any of them is
-    run, reported or shown, so a flag one grid refuses stops the command before anything
-    is trained or written, not part-way through the list."""
+    """Every grid of `names` expanded with the user's flags before any of them is run,
+    reported or shown, so a flag one grid refuses stops the command before anything is
+    trained or written, not part-way through the list. A bad flag is refused as it is on
+    the first grid; only a refusal by a later grid says which of `--ablation all` it was."""
     from ssl_bench.spec import SpecError
 
     for name in names:
         try:
             grid_from(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None}))
         except (SpecError, BadInput) as err:
+            if name == names[0]:
+                raise
             raise BadInput(
                 f"--ablation all: {err} (nothing ran; pass the grids that take it one at a time with --ablation NAME)"
             ) from None

@@ -58,8 +58,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.ablation is None:
         return _status_of_out(Path(args.out))
     if args.ablation == "all":
-        check_every_grid(args, ablations_of(args.paper))
-        for name in ablations_of(args.paper):
+        names = ablations_of(args.paper)
+        check_every_grid(args, names)
+        for name in names:
             cmd_status(argparse.Namespace(**{**vars(args), "ablation": name, "paper": None}))
         return 0
     ablation, preset, points = grid_from(args)

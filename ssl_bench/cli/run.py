@@ -156,9 +156,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         from ssl_bench.ablation import get_ablation
         from ssl_bench.cli.common import ablations_of, check_every_grid, not_here, preset_of
 
-        check_every_grid(args, ablations_of(args.paper))
+        names = ablations_of(args.paper)
+        check_every_grid(args, names)
         status = 0
-        for name in ablations_of(args.paper):
+        for name in names:
             skip = not_here(get_ablation(name), preset_of(args))
             if skip:
                 print(f"skipped: {skip}")
