@@ -12,8 +12,8 @@ about 111 ms (`ssl-bench bench` reports the faults of each step it times).
 This is what the PyTorch CPU tuning guides get from jemalloc or tcmalloc, done with
 glibc's own `mallopt`, so nothing needs installing or preloading. It changes no
 arithmetic, so results and run ids do not change. It is not done where the user has
-chosen for the allocator: a `MALLOC_*` setting in the environment or an `LD_PRELOAD`ed
-allocator.
+chosen for the allocator: a `MALLOC_*` or `GLIBC_TUNABLES` setting in the environment,
+or an `LD_PRELOAD`ed allocator.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import ctypes
 import ctypes.util
 import os
 import platform
+from collections.abc import Mapping
 
 # glibc's mallopt parameters (malloc.h).
 M_TRIM_THRESHOLD = -1
@@ -35,7 +36,7 @@ TRIM_THRESHOLD = 2**30
 _applied: bool | None = None
 
 
-def user_chose_allocator(environ: os._Environ | dict = os.environ) -> bool:
+def user_chose_allocator(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether the environment already chooses the allocator's behaviour: glibc's tunables
     (`MALLOC_*`, `GLIBC_TUNABLES`) or a preloaded library (jemalloc, tcmalloc)."""
     return any(k.startswith("MALLOC_") for k in environ) or bool(
